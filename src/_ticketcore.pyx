@@ -1,0 +1,582 @@
+# cython: language_level=3
+# cython: freethreading_compatible=True
+# cython: embedsignature=True
+"""The compiled core: ``TicketFactory`` with parsing, digest input assembly, quoting, hex
+and constant-time comparison in C. Hashing stays in hashlib.
+
+It behaves exactly like ``ticket_auth._ticketcore_py`` (same results, errors and messages;
+the shared test suite runs against both). The order of the checks is documented in
+``ticket_auth._wire``.
+
+Safety notes for reviewers:
+
+* Every pointer access below is into a buffer whose length is checked on the line above
+  or is a loop bound; each such place says why the index is in range. Cython's
+  ``boundscheck``/``wraparound`` are left at their defaults: no memoryview or list indexing
+  is used on the hot path, only raw pointers with proven ranges.
+* No module-level mutable state: the lookup tables are ``static const`` C arrays, and all
+  scratch buffers live on the C stack or are allocated per call and freed in ``finally``.
+* Objects whose buffers are read (str, bytes) are immutable; a bytearray is copied to bytes
+  first and a token sequence to a tuple, so another thread cannot resize them under us.
+"""
+
+cimport cython
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.ref cimport Py_DECREF, Py_INCREF, PyObject
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
+from libc.string cimport memchr, memcpy
+
+import time as _time
+
+from ticket_auth import _wire
+from ticket_auth._digest import check_secret, ip_prefix, resolve_hashalg
+from ticket_auth.exception import TicketDigestError, TicketExpired, TicketParseError
+from ticket_auth.ticket_info import TicketInfo
+
+__all__ = ["TicketFactory", "TicketInfo"]
+
+cdef extern from "Python.h":
+    bint PyUnicode_IS_ASCII(object o)
+    void* PyUnicode_DATA(object o)
+    Py_ssize_t PyUnicode_GET_LENGTH(object o)
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
+    object PyUnicode_Substring(object s, Py_ssize_t start, Py_ssize_t end)
+    const char* PyUnicode_AsUTF8AndSize(object s, Py_ssize_t* size) except NULL
+    PyObject* PyUnicode_DecodeUTF8(const char* s, Py_ssize_t size, const char* errors)
+    object PyUnicode_DecodeASCII(const char* s, Py_ssize_t size, const char* errors)
+    void PyErr_Clear()
+    const Py_ssize_t PY_SSIZE_T_MAX
+
+cdef extern from *:
+    """
+    /* Character classes of the wire format, indexed by byte value:
+       1 = left alone by urllib.parse.quote (A-Z a-z 0-9 _ . - ~ /),
+       2 = uppercase hex digit (as in %XX), 4 = lowercase hex digit (DIGEST, TIME). */
+    static const unsigned char ta_class[256] = {
+        0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+        0,0,0,0,0,0,0,0,0,0,0,0,0,1,1,1, 7,7,7,7,7,7,7,7,7,7,0,0,0,0,0,0,
+        0,3,3,3,3,3,3,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,0,0,0,0,1,
+        0,5,5,5,5,5,5,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,0,0,0,1,0,
+        0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+        0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+        0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+        0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0
+    };
+    static const char ta_hex_lower[16] = {'0','1','2','3','4','5','6','7','8','9','a','b','c','d','e','f'};
+    static const char ta_hex_upper[16] = {'0','1','2','3','4','5','6','7','8','9','A','B','C','D','E','F'};
+
+    /* Constant time in the position of the first difference: every byte is read, and the
+       volatile accumulator keeps the compiler from turning the loop into an early exit. */
+    /* A TicketInfo (a tuple subclass with no fields of its own, checked at import) built the
+       way tuple.__new__(TicketInfo, items) builds it, without the Python-level call. */
+    static PyObject *ta_make_info(PyTypeObject *tp, PyObject *digest, PyObject *user_id,
+                                  PyObject *tokens, PyObject *user_data, PyObject *valid_until) {
+        PyObject *info = tp->tp_alloc(tp, 5);
+        if (info == NULL) {
+            return NULL;
+        }
+        Py_INCREF(digest); PyTuple_SET_ITEM(info, 0, digest);
+        Py_INCREF(user_id); PyTuple_SET_ITEM(info, 1, user_id);
+        Py_INCREF(tokens); PyTuple_SET_ITEM(info, 2, tokens);
+        Py_INCREF(user_data); PyTuple_SET_ITEM(info, 3, user_data);
+        Py_INCREF(valid_until); PyTuple_SET_ITEM(info, 4, valid_until);
+        return info;
+    }
+
+    static int ta_equal_ct(const unsigned char *a, const unsigned char *b, Py_ssize_t n) {
+        volatile unsigned char acc = 0;
+        Py_ssize_t i;
+        for (i = 0; i < n; i++) {
+            acc |= (unsigned char)(a[i] ^ b[i]);
+        }
+        return acc == 0;
+    }
+    """
+    const unsigned char ta_class[256]
+    const char ta_hex_lower[16]
+    const char ta_hex_upper[16]
+    int ta_equal_ct(const unsigned char* a, const unsigned char* b, Py_ssize_t n) noexcept nogil
+    object ta_make_info(type tp, object digest, object user_id, object tokens, object user_data,
+                        object valid_until)
+
+cdef enum:
+    SAFE = 1
+    UPPER_HEX = 2
+    LOWER_HEX = 4
+    MAX_DIGEST = 64          # ticket_auth._digest.MAX_DIGEST_SIZE, checked in __init__
+    MAX_PREFIX = 17          # version byte + 16-byte IPv6 address
+    STACK_BUFFER = 512
+
+# Parse outcomes; the messages are _wire's, in the same order as the checks.
+cdef enum:
+    OK = 0
+    E_TOO_SHORT = 1
+    E_BAD_DIGEST = 2
+    E_BAD_TIME = 3
+    E_MISSING_PARTS = 4
+    E_TOO_MANY_PARTS = 5
+    E_BAD_UID = 6
+    E_BAD_TOKENS = 7
+    E_BAD_DATA = 8
+
+_MESSAGES = (
+    None, _wire.TOO_SHORT, _wire.BAD_DIGEST, _wire.BAD_TIME, _wire.MISSING_PARTS,
+    _wire.TOO_MANY_PARTS, _wire.BAD_UID, _wire.BAD_TOKENS, _wire.BAD_DATA,
+)
+cdef frozenset _ASCII_COMPATIBLE = _wire.ASCII_COMPATIBLE_ENCODINGS
+cdef type _TicketInfo = TicketInfo
+if not (issubclass(_TicketInfo, tuple) and _TicketInfo.__basicsize__ == tuple.__basicsize__
+        and _TicketInfo.__itemsize__ == tuple.__itemsize__ and len(_TicketInfo._fields) == 5):
+    raise ImportError("ticket_auth.ticket_info.TicketInfo is not the 5-field namedtuple this core builds")
+_DEFAULT_TIMEOUT = _wire.DEFAULT_TIMEOUT
+_MAX_VALID_UNTIL = _wire.MAX_VALID_UNTIL
+
+
+cdef struct Parsed:
+    Py_ssize_t rest          # index of the first UID character
+    Py_ssize_t bang1         # index of the '!' after UID
+    Py_ssize_t bang2         # index of the '!' after TOKENS
+    unsigned long valid_until
+    unsigned char digest[MAX_DIGEST]
+
+
+cdef struct Buffer:
+    unsigned char* data
+    Py_ssize_t length
+    Py_ssize_t capacity
+    bint on_heap
+
+
+cdef inline unsigned int _hex_value(unsigned char c) noexcept nogil:
+    # For a character already known to be a hex digit of either case:
+    # '0'..'9' -> 0..9, 'a'..'f' and 'A'..'F' -> 10..15.
+    return (c & 0x0F) + 9 * ((c >> 6) & 1)
+
+
+cdef inline bint _field_ok(const unsigned char* p, Py_ssize_t i, Py_ssize_t end, bint commas) noexcept nogil:
+    """True when p[i:end] is in canonical quoted form (commas allowed between tokens)."""
+    cdef unsigned char c
+    cdef unsigned int byte
+    while i < end:                       # 0 <= i < end <= len(ticket)
+        c = p[i]
+        if ta_class[c] & SAFE or (commas and c == c','):
+            i += 1
+            continue
+        if c != c'%' or end - i < 3:     # an escape needs p[i+1] and p[i+2]: i + 2 < end
+            return False
+        if not (ta_class[p[i + 1]] & UPPER_HEX and ta_class[p[i + 2]] & UPPER_HEX):
+            return False
+        byte = (_hex_value(p[i + 1]) << 4) | _hex_value(p[i + 2])   # < 256
+        if ta_class[byte] & SAFE:        # quote never escapes a safe character
+            return False
+        i += 3
+    return True
+
+
+cdef int _scan(const unsigned char* p, Py_ssize_t n, Py_ssize_t hex_len, Parsed* out) noexcept nogil:
+    """Check an ASCII ticket's structure; fill ``out``; return OK or the first error."""
+    cdef Py_ssize_t i
+    cdef const unsigned char* bang
+    cdef unsigned long value = 0
+    if n < hex_len + 8:
+        return E_TOO_SHORT
+    # From here 0 <= i < hex_len + 8 <= n for DIGEST and TIME; hex_len <= 2 * MAX_DIGEST.
+    for i in range(hex_len):
+        if not ta_class[p[i]] & LOWER_HEX:
+            return E_BAD_DIGEST
+    for i in range(0, hex_len, 2):
+        out.digest[i >> 1] = <unsigned char>((_hex_value(p[i]) << 4) | _hex_value(p[i + 1]))
+    for i in range(hex_len, hex_len + 8):
+        if not ta_class[p[i]] & LOWER_HEX:
+            return E_BAD_TIME
+        value = (value << 4) | _hex_value(p[i])
+    out.valid_until = value
+    out.rest = hex_len + 8
+    # memchr is given exactly the bytes between its start and n.
+    bang = <const unsigned char*>memchr(p + out.rest, c'!', <size_t>(n - out.rest))
+    if bang == NULL:
+        return E_MISSING_PARTS
+    out.bang1 = bang - p
+    bang = <const unsigned char*>memchr(p + out.bang1 + 1, c'!', <size_t>(n - out.bang1 - 1))
+    if bang == NULL:
+        return E_MISSING_PARTS
+    out.bang2 = bang - p
+    if memchr(p + out.bang2 + 1, c'!', <size_t>(n - out.bang2 - 1)) != NULL:
+        return E_TOO_MANY_PARTS
+    if not _field_ok(p, out.rest, out.bang1, False):
+        return E_BAD_UID
+    if not _field_ok(p, out.bang1 + 1, out.bang2, True):
+        return E_BAD_TOKENS
+    if not _field_ok(p, out.bang2 + 1, n, False):
+        return E_BAD_DATA
+    return OK
+
+
+cdef object _unquote(str text, const unsigned char* p, Py_ssize_t start, Py_ssize_t end):
+    """The text of a canonical field p[start:end]; ``None`` when it is not UTF-8 once
+    unquoted. Canonical means every '%' starts a complete %XX escape."""
+    cdef Py_ssize_t i, j = 0
+    cdef unsigned char stack[STACK_BUFFER]
+    cdef unsigned char* buf = stack
+    cdef PyObject* decoded
+    if memchr(p + start, c'%', <size_t>(end - start)) == NULL:
+        return PyUnicode_Substring(text, start, end)
+    if end - start > STACK_BUFFER:
+        buf = <unsigned char*>PyMem_Malloc(<size_t>(end - start))
+        if buf == NULL:
+            raise MemoryError()
+    try:
+        i = start
+        while i < end:                   # j <= i - start < end - start: within buf
+            if p[i] == c'%':             # canonical: i + 2 < end
+                buf[j] = <unsigned char>((_hex_value(p[i + 1]) << 4) | _hex_value(p[i + 2]))
+                i += 3
+            else:
+                buf[j] = p[i]
+                i += 1
+            j += 1
+        decoded = PyUnicode_DecodeUTF8(<const char*>buf, j, NULL)
+        if decoded == NULL:
+            PyErr_Clear()
+            return None
+        result = <object>decoded
+        Py_DECREF(result)
+        return result
+    finally:
+        if buf != stack:
+            PyMem_Free(buf)
+
+
+cdef inline void _buffer_init(Buffer* buf, unsigned char* stack, Py_ssize_t size) noexcept:
+    buf.data = stack
+    buf.length = 0
+    buf.capacity = size
+    buf.on_heap = False
+
+
+cdef int _buffer_reserve(Buffer* buf, Py_ssize_t extra) except -1:
+    cdef Py_ssize_t wanted
+    cdef unsigned char* grown
+    if extra <= buf.capacity - buf.length:
+        return 0
+    if extra > PY_SSIZE_T_MAX // 2 - buf.length:
+        raise MemoryError()
+    wanted = max(2 * buf.capacity, buf.length + extra)
+    if buf.on_heap:
+        grown = <unsigned char*>PyMem_Realloc(buf.data, <size_t>wanted)
+    else:
+        grown = <unsigned char*>PyMem_Malloc(<size_t>wanted)
+        if grown != NULL:
+            memcpy(grown, buf.data, <size_t>buf.length)
+    if grown == NULL:
+        raise MemoryError()
+    buf.data = grown
+    buf.capacity = wanted
+    buf.on_heap = True
+    return 0
+
+
+cdef inline void _buffer_free(Buffer* buf) noexcept:
+    if buf.on_heap:
+        PyMem_Free(buf.data)
+        buf.on_heap = False
+
+
+cdef int _append_byte(Buffer* buf, unsigned char c) except -1:
+    _buffer_reserve(buf, 1)
+    buf.data[buf.length] = c             # reserve made length < capacity
+    buf.length += 1
+    return 0
+
+
+cdef int _quote_into(Buffer* buf, object value, str type_error) except -1:
+    """Append urllib.parse.quote(value) for a str, bytes or bytearray value."""
+    cdef const unsigned char* src
+    cdef Py_ssize_t n, i, unsafe = 0
+    cdef unsigned char c
+    cdef unsigned char* out
+    cdef object keep = value             # keeps the buffer we read alive
+    if isinstance(value, str):
+        src = <const unsigned char*>PyUnicode_AsUTF8AndSize(value, &n)   # UnicodeEncodeError as quote
+    elif isinstance(value, bytes):
+        src = <const unsigned char*>PyBytes_AS_STRING(value)
+        n = PyBytes_GET_SIZE(value)
+    elif isinstance(value, bytearray):
+        keep = bytes(value)              # a private copy: no one can resize it under us
+        src = <const unsigned char*>PyBytes_AS_STRING(keep)
+        n = PyBytes_GET_SIZE(keep)
+    else:
+        raise TypeError(type_error.format(type(value).__name__))
+    for i in range(n):
+        if not ta_class[src[i]] & SAFE:
+            unsafe += 1
+    if unsafe > (PY_SSIZE_T_MAX // 2 - n) // 2:
+        raise MemoryError()
+    _buffer_reserve(buf, n + 2 * unsafe)
+    out = buf.data + buf.length          # room for exactly n + 2 * unsafe bytes
+    for i in range(n):
+        c = src[i]
+        if ta_class[c] & SAFE:
+            out[0] = c
+            out += 1
+        else:
+            out[0] = c'%'
+            out[1] = ta_hex_upper[c >> 4]
+            out[2] = ta_hex_upper[c & 0x0F]
+            out += 3
+    buf.length += n + 2 * unsafe
+    return 0
+
+
+cdef bint _parse_ipv4(const unsigned char* s, Py_ssize_t n, unsigned char* out) noexcept nogil:
+    """Strict dotted-quad IPv4 (1-3 ASCII digits per octet, no leading zero, <= 255): the
+    exact form ipaddress accepts. Anything else returns False and goes to ipaddress."""
+    cdef Py_ssize_t i = 0, start
+    cdef unsigned int value
+    cdef int octet
+    for octet in range(4):
+        if octet:
+            if i >= n or s[i] != c'.':
+                return False
+            i += 1
+        start = i
+        value = 0
+        while i < n and i - start < 3 and c'0' <= s[i] <= c'9':
+            value = value * 10 + (s[i] - c'0')
+            i += 1
+        if i == start or (i - start > 1 and s[start] == c'0') or value > 255:
+            return False
+        out[octet] = <unsigned char>value
+    return i == n
+
+
+cdef Py_ssize_t _ip_prefix(object client_ip, unsigned char* out) except -1:
+    """Write bytes([version]) + packed address into out (MAX_PREFIX bytes); return its length."""
+    cdef Py_ssize_t n
+    if client_ip is None:
+        out[0] = 4
+        out[1] = out[2] = out[3] = out[4] = 0
+        return 5
+    if type(client_ip) is str and PyUnicode_IS_ASCII(client_ip):
+        if _parse_ipv4(<const unsigned char*>PyUnicode_DATA(client_ip), PyUnicode_GET_LENGTH(client_ip), out + 1):
+            out[0] = 4
+            return 5
+    prefix = ip_prefix(client_ip)        # the shared ipaddress path: ValueError when bad
+    n = len(prefix)
+    if not isinstance(prefix, bytes) or (n != 5 and n != MAX_PREFIX):
+        raise RuntimeError("unexpected address prefix")
+    memcpy(out, PyBytes_AS_STRING(prefix), <size_t>n)
+    return n
+
+
+@cython.auto_pickle(False)
+cdef class TicketFactory:
+    """Mints and validates tickets signed with ``secret`` using hashlib's ``hashalg``."""
+
+    cdef bytes _secret
+    cdef object _hash
+    cdef object _hashalg
+    cdef Py_ssize_t _digest_size
+    cdef Py_ssize_t _hex_len
+
+    def __init__(self, secret, hashalg="sha512"):
+        secret = check_secret(secret)
+        constructor, digest_size = resolve_hashalg(hashalg)
+        if not 0 < digest_size <= MAX_DIGEST:
+            raise ValueError("unsupported digest size")
+        self._secret = secret
+        self._hash = constructor
+        self._hashalg = hashalg
+        self._digest_size = digest_size
+        self._hex_len = 2 * digest_size
+
+    def __repr__(self):
+        return f"{type(self).__module__}.{type(self).__qualname__}(hashalg={self._hashalg!r})"
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("TicketFactory holds a secret and cannot be pickled or copied")
+
+    cdef bytes _inner_input(self, const unsigned char* prefix, Py_ssize_t prefix_len,
+                            unsigned long valid_until, const unsigned char* signed,
+                            Py_ssize_t signed_len, Py_ssize_t bang1, Py_ssize_t bang2, object encoding,
+                            object ticket):
+        """data0 + secret + data1, where signed is "UID!TOKENS!DATA" (ASCII) with its
+        separators at bang1 and bang2. When validating (``ticket`` is not None), fields the
+        encoding cannot encode are a TicketParseError; when minting, the UnicodeError itself."""
+        cdef Py_ssize_t secret_len = PyBytes_GET_SIZE(self._secret)
+        cdef Py_ssize_t head = prefix_len + 4 + secret_len
+        cdef unsigned char* d
+        cdef bytes data1 = None
+        if encoding not in _ASCII_COMPATIBLE:
+            text = PyUnicode_DecodeASCII(<const char*>signed, signed_len, NULL)
+            text = text.replace("!", "\0")
+            if ticket is None:
+                data1 = text.encode(encoding)
+            else:
+                try:
+                    data1 = text.encode(encoding)
+                except UnicodeError:
+                    raise TicketParseError(ticket, _wire.NOT_ENCODABLE) from None
+            signed = <const unsigned char*>PyBytes_AS_STRING(data1)
+            signed_len = PyBytes_GET_SIZE(data1)
+        if signed_len > PY_SSIZE_T_MAX - head:
+            raise MemoryError()
+        result = PyBytes_FromStringAndSize(NULL, head + signed_len)
+        d = <unsigned char*>PyBytes_AS_STRING(result)
+        memcpy(d, prefix, <size_t>prefix_len)
+        d[prefix_len] = <unsigned char>(valid_until >> 24)
+        d[prefix_len + 1] = <unsigned char>(valid_until >> 16)
+        d[prefix_len + 2] = <unsigned char>(valid_until >> 8)
+        d[prefix_len + 3] = <unsigned char>valid_until
+        memcpy(d + prefix_len + 4, PyBytes_AS_STRING(self._secret), <size_t>secret_len)
+        memcpy(d + head, signed, <size_t>signed_len)
+        if data1 is None:                # 0 <= bang1 < bang2 < signed_len
+            d[head + bang1] = 0
+            d[head + bang2] = 0
+        return result
+
+    cdef bytes _digest(self, bytes inner_input):
+        """H(H(inner_input).digest() + secret).digest(), checked to be digest_size long."""
+        cdef Py_ssize_t secret_len = PyBytes_GET_SIZE(self._secret)
+        cdef unsigned char* d
+        inner = self._hash(inner_input).digest()
+        if type(inner) is not bytes or PyBytes_GET_SIZE(inner) != self._digest_size:
+            raise RuntimeError("hash returned a digest of unexpected size")
+        outer_input = PyBytes_FromStringAndSize(NULL, self._digest_size + secret_len)
+        d = <unsigned char*>PyBytes_AS_STRING(outer_input)
+        memcpy(d, PyBytes_AS_STRING(inner), <size_t>self._digest_size)
+        memcpy(d + self._digest_size, PyBytes_AS_STRING(self._secret), <size_t>secret_len)
+        outer = self._hash(outer_input).digest()
+        if type(outer) is not bytes or PyBytes_GET_SIZE(outer) != self._digest_size:
+            raise RuntimeError("hash returned a digest of unexpected size")
+        return outer
+
+    def new(self, user_id, tokens=None, user_data=None, valid_until=None, client_ip=None, encoding="utf-8"):
+        """Mint a ticket (str). ``tokens`` is a sequence of str/bytes; see the README."""
+        cdef unsigned char stack[STACK_BUFFER]
+        cdef unsigned char prefix[MAX_PREFIX]
+        cdef Buffer signed
+        cdef Py_ssize_t bang1, bang2, prefix_len, i
+        cdef unsigned long until
+        cdef unsigned char* d
+        cdef const unsigned char* raw
+        if valid_until is None:
+            valid_until = int(_time.time()) + _DEFAULT_TIMEOUT
+        elif type(valid_until) is not int:
+            valid_until = int(valid_until)
+        if not 0 <= valid_until <= _MAX_VALID_UNTIL:
+            raise ValueError(_wire.VALID_UNTIL_RANGE_ERROR.format(valid_until))
+        until = valid_until
+        _buffer_init(&signed, stack, STACK_BUFFER)
+        try:
+            _quote_into(&signed, user_id, _wire.USER_ID_TYPE_ERROR)
+            bang1 = signed.length
+            _append_byte(&signed, c'!')
+            if tokens:
+                if isinstance(tokens, (str, bytes, bytearray)):
+                    raise TypeError(_wire.TOKENS_STR_ERROR.format(type(tokens).__name__))
+                if type(tokens) is not tuple:
+                    tokens = tuple(tokens)   # a private snapshot of the sequence
+                for i in range(len(<tuple>tokens)):
+                    if i:
+                        _append_byte(&signed, c',')
+                    _quote_into(&signed, (<tuple>tokens)[i], _wire.TOKEN_TYPE_ERROR)
+            bang2 = signed.length
+            _append_byte(&signed, c'!')
+            if user_data:
+                _quote_into(&signed, user_data, _wire.USER_DATA_TYPE_ERROR)
+            prefix_len = _ip_prefix(client_ip, prefix)
+            digest = self._digest(self._inner_input(prefix, prefix_len, until, signed.data,
+                                                    signed.length, bang1, bang2, encoding, None))
+            if signed.length > PY_SSIZE_T_MAX - self._hex_len - 8:
+                raise MemoryError()
+            ticket = PyUnicode_New(self._hex_len + 8 + signed.length, 127)
+            d = <unsigned char*>PyUnicode_DATA(ticket)   # ASCII: one byte per character
+            raw = <const unsigned char*>PyBytes_AS_STRING(digest)
+            for i in range(self._digest_size):           # digest is digest_size long
+                d[2 * i] = ta_hex_lower[raw[i] >> 4]
+                d[2 * i + 1] = ta_hex_lower[raw[i] & 0x0F]
+            d += self._hex_len
+            for i in range(8):
+                d[i] = ta_hex_lower[(until >> (28 - 4 * i)) & 0x0F]
+            memcpy(d + 8, signed.data, <size_t>signed.length)
+            return ticket
+        finally:
+            _buffer_free(&signed)
+
+    cdef str _text(self, object ticket):
+        if isinstance(ticket, str):
+            return <str>ticket
+        return _wire.ascii_text(ticket)
+
+    cdef object _parse(self, object ticket, str text, Parsed* parsed):
+        """TicketInfo for a canonical ticket; TicketParseError (first failed check) otherwise."""
+        cdef const unsigned char* p
+        cdef Py_ssize_t n, i, start, count
+        cdef int code
+        if not PyUnicode_IS_ASCII(text):
+            raise TicketParseError(ticket, _wire.NOT_ASCII)
+        p = <const unsigned char*>PyUnicode_DATA(text)   # ASCII: one byte per character
+        n = PyUnicode_GET_LENGTH(text)
+        code = _scan(p, n, self._hex_len, parsed)
+        if code != OK:
+            raise TicketParseError(ticket, _MESSAGES[code])
+        user_id = _unquote(text, p, parsed.rest, parsed.bang1)
+        if user_id is None:
+            raise TicketParseError(ticket, _wire.UID_NOT_UTF8)
+        if parsed.bang2 == parsed.bang1 + 1:
+            tokens = ()
+        else:
+            count = 1
+            for i in range(parsed.bang1 + 1, parsed.bang2):
+                if p[i] == c',':
+                    count += 1
+            tokens = PyTuple_New(count)
+            start = parsed.bang1 + 1
+            count = 0
+            for i in range(parsed.bang1 + 1, parsed.bang2 + 1):
+                if i == parsed.bang2 or p[i] == c',':
+                    token = _unquote(text, p, start, i)
+                    if token is None:
+                        raise TicketParseError(ticket, _wire.TOKEN_NOT_UTF8)
+                    Py_INCREF(token)
+                    PyTuple_SET_ITEM(tokens, count, token)
+                    count += 1
+                    start = i + 1
+        user_data = _unquote(text, p, parsed.bang2 + 1, n)
+        if user_data is None:
+            raise TicketParseError(ticket, _wire.DATA_NOT_UTF8)
+        return ta_make_info(_TicketInfo, PyUnicode_Substring(text, 0, self._hex_len), user_id,
+                            tokens, user_data, parsed.valid_until)
+
+    def validate(self, ticket, client_ip=None, now=None, encoding="utf-8"):
+        """Return the ticket's ``TicketInfo`` if its digest is right and it has not expired.
+
+        Raises ``TicketParseError``, ``TicketDigestError`` or ``TicketExpired`` (in that order
+        of checking); a bad ``client_ip`` is a ``ValueError``.
+        """
+        cdef Parsed parsed
+        cdef unsigned char prefix[MAX_PREFIX]
+        cdef Py_ssize_t prefix_len, rest
+        cdef str text = self._text(ticket)
+        info = self._parse(ticket, text, &parsed)
+        prefix_len = _ip_prefix(client_ip, prefix)
+        rest = parsed.rest
+        inner_input = self._inner_input(
+            prefix, prefix_len, parsed.valid_until,
+            <const unsigned char*>PyUnicode_DATA(text) + rest, PyUnicode_GET_LENGTH(text) - rest,
+            parsed.bang1 - rest, parsed.bang2 - rest, encoding, ticket)
+        expected = self._digest(inner_input)
+        if not ta_equal_ct(<const unsigned char*>PyBytes_AS_STRING(expected), parsed.digest, self._digest_size):
+            raise TicketDigestError(ticket)
+        if now is None:
+            now = _time.time()
+        if (<tuple>info)[4] <= now:
+            raise TicketExpired(ticket)
+        return info
+
+    def parse(self, ticket):
+        """Return the ticket's ``TicketInfo`` without checking the digest or the time."""
+        cdef Parsed parsed
+        return self._parse(ticket, self._text(ticket), &parsed)

@@ -1,0 +1,76 @@
+"""Everything both cores need to compute a digest, resolved once per factory.
+
+The digest is a nested hash with the secret in the middle (not HMAC)::
+
+    data0  = bytes([ip.version]) + ip.packed + valid_until (4 bytes, big-endian)
+    data1  = (UID + "\\0" + TOKENS + "\\0" + DATA).encode(encoding)   # the quoted forms
+    inner  = H(data0 + secret + data1).digest()
+    digest = H(inner + secret).hexdigest()
+"""
+
+import functools
+import hashlib
+import ipaddress
+
+# The largest digest any fixed-length hashlib algorithm produces (OpenSSL's EVP_MAX_MD_SIZE).
+MAX_DIGEST_SIZE = 64
+
+# bytes([4]) + IPv4 0.0.0.0: the address part when a ticket is not bound to a client.
+UNBOUND_IP_PREFIX = b"\x04\x00\x00\x00\x00"
+
+
+def check_secret(secret):
+    """The secret as immutable bytes; a clear error for anything else. Never echoes it."""
+    if isinstance(secret, str):
+        raise TypeError("secret must be bytes, not str (encode it, e.g. secret.encode())")
+    try:
+        view = memoryview(secret)
+    except TypeError:
+        raise TypeError(f"secret must be bytes-like, not {type(secret).__name__}") from None
+    with view:
+        value = view.tobytes()
+    if not value:
+        raise ValueError("secret must not be empty")
+    return value
+
+
+def resolve_hashalg(hashalg):
+    """Return ``(constructor, digest_size)`` for a hashlib algorithm name (any case).
+
+    ``constructor(data)`` returns a new hash object over ``data``. The named constructor
+    (``hashlib.sha512`` ...) is used where hashlib has one, as it is faster than
+    ``hashlib.new``; it is checked to give the same digest.
+    """
+    if not isinstance(hashalg, str):
+        raise TypeError(f"hashalg must be a str naming a hashlib algorithm, not {type(hashalg).__name__}")
+    try:
+        probe = hashlib.new(hashalg)
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"unknown hash algorithm {hashalg!r}; hashlib.algorithms_available lists the names"
+        ) from None
+    size = probe.digest_size
+    if size == 0 or probe.name.startswith("shake"):
+        raise ValueError(f"hash algorithm {hashalg!r} has a variable-length digest; choose a fixed-length one")
+    if size > MAX_DIGEST_SIZE:
+        raise ValueError(f"hash algorithm {hashalg!r} has a digest longer than {MAX_DIGEST_SIZE} bytes")
+    constructor = getattr(hashlib, probe.name, None)
+    if constructor is None or not callable(constructor) or probe.name not in hashlib.algorithms_guaranteed:
+        constructor = functools.partial(hashlib.new, hashalg)
+    check = b"ticket_auth"
+    if constructor(check).digest() != hashlib.new(hashalg, check).digest():
+        constructor = functools.partial(hashlib.new, hashalg)
+    return constructor, size
+
+
+def ip_prefix(client_ip):
+    """``bytes([version]) + packed`` for whatever ``ipaddress.ip_address`` accepts.
+
+    ``None`` means unbound (IPv4 0.0.0.0). A bad address is a ``ValueError``, as in 0.1.4.
+    """
+    if client_ip is None:
+        return UNBOUND_IP_PREFIX
+    kind = type(client_ip)
+    if kind is not ipaddress.IPv4Address and kind is not ipaddress.IPv6Address:
+        client_ip = ipaddress.ip_address(client_ip)
+    return bytes((client_ip.version,)) + client_ip.packed

@@ -1,0 +1,80 @@
+"""The wire format shared by both cores: limits, quoting rules and error messages.
+
+    ticket = DIGEST TIME UID "!" TOKENS "!" DATA
+
+DIGEST is lowercase hex, TIME is ``valid_until`` as 8 lowercase hex digits, and UID,
+TOKENS (comma-joined) and DATA are ``urllib.parse.quote``'d with its defaults. A ticket is
+accepted only in exactly the form ``new`` mints, so both cores check the same things in the
+same order and raise the same messages:
+
+1. the ticket is ASCII (bytes-like tickets are decoded as ASCII);
+2. it is long enough to hold DIGEST and TIME;
+3. DIGEST and TIME are lowercase hex;
+4. the rest has exactly two ``!``;
+5. UID, TOKENS and DATA (in that order) are in canonical quoted form;
+6. each unquoted UID, token and DATA (in that order) is valid UTF-8.
+"""
+
+import time
+
+from .exception import TicketParseError
+
+# Default lifetime of a ticket minted without ``valid_until``, in seconds.
+DEFAULT_TIMEOUT = 120
+
+# TIME is an unsigned 32-bit number.
+MAX_VALID_UNTIL = 2**32 - 1
+
+# The characters urllib.parse.quote leaves alone with its default ``safe='/'``.
+SAFE_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~/")
+
+# Encodings under which the (ASCII) quoted text encodes to itself, so no encode is needed.
+ASCII_COMPATIBLE_ENCODINGS = frozenset({"utf-8", "utf8", "UTF-8", "ascii", "latin-1", "latin1"})
+
+NOT_ASCII = "ticket contains non-ASCII characters"
+TOO_SHORT = "ticket is too short"
+BAD_DIGEST = "digest is not lowercase hex"
+BAD_TIME = "time is not 8 lowercase hex digits"
+MISSING_PARTS = "missing '!' separators: expected user id, tokens and user data"
+TOO_MANY_PARTS = "too many '!' separators: expected user id, tokens and user data"
+BAD_UID = "user id is not in canonical quoted form"
+BAD_TOKENS = "tokens are not in canonical quoted form"
+BAD_DATA = "user data is not in canonical quoted form"
+UID_NOT_UTF8 = "user id is not valid UTF-8 once unquoted"
+TOKEN_NOT_UTF8 = "a token is not valid UTF-8 once unquoted"
+DATA_NOT_UTF8 = "user data is not valid UTF-8 once unquoted"
+NOT_ENCODABLE = "ticket fields cannot be encoded with the given encoding"
+
+TICKET_TYPE_ERROR = "ticket must be str or bytes-like, not {}"
+USER_ID_TYPE_ERROR = "user_id must be str or bytes, not {}"
+TOKEN_TYPE_ERROR = "each token must be str or bytes, not {}"
+TOKENS_STR_ERROR = "tokens must be a sequence of str or bytes, not a single {}"
+USER_DATA_TYPE_ERROR = "user_data must be str or bytes, not {}"
+VALID_UNTIL_RANGE_ERROR = "valid_until must be between 0 and 4294967295 (32-bit seconds), not {}"
+
+
+def default_valid_until():
+    """``int(time.time()) + DEFAULT_TIMEOUT``; looks ``time.time`` up on each call, as 0.1.4 does."""
+    return int(time.time()) + DEFAULT_TIMEOUT
+
+
+def check_valid_until(valid_until):
+    """``valid_until`` as an int in 0..2**32-1; ``None`` means the default lifetime."""
+    value = default_valid_until() if valid_until is None else int(valid_until)
+    if not 0 <= value <= MAX_VALID_UNTIL:
+        raise ValueError(VALID_UNTIL_RANGE_ERROR.format(value))
+    return value
+
+
+def ascii_text(ticket):
+    """A bytes-like ticket as str; ``TicketParseError`` unless it is ASCII, ``TypeError``
+    unless it is bytes-like. (A str ticket never comes here.)"""
+    try:
+        view = memoryview(ticket)
+    except TypeError:
+        raise TypeError(TICKET_TYPE_ERROR.format(type(ticket).__name__)) from None
+    with view:
+        raw = view.tobytes()
+    if not raw.isascii():
+        raise TicketParseError(ticket, NOT_ASCII)
+    return raw.decode("ascii")
