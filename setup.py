@@ -15,7 +15,8 @@ from setuptools.command.build_ext import build_ext
 
 
 def _flag(name):
-    return os.environ.get(name, "") not in ("", "0")
+    # As at import time (ticket_auth.ticket_factory): any non-empty value sets the switch.
+    return bool(os.environ.get(name))
 
 
 NO_EXTENSIONS = _flag("TICKET_AUTH_NO_EXTENSIONS") or platform.python_implementation() != "CPython"

@@ -43,7 +43,7 @@ cdef extern from "Python.h":
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
     object PyUnicode_Substring(object s, Py_ssize_t start, Py_ssize_t end)
     const char* PyUnicode_AsUTF8AndSize(object s, Py_ssize_t* size) except NULL
-    PyObject* PyUnicode_DecodeUTF8(const char* s, Py_ssize_t size, const char* errors)
+    object PyUnicode_DecodeUTF8(const char* s, Py_ssize_t size, const char* errors)
     object PyUnicode_DecodeASCII(const char* s, Py_ssize_t size, const char* errors)
     void PyErr_Clear()
     const Py_ssize_t PY_SSIZE_T_MAX
@@ -84,6 +84,45 @@ cdef extern from *:
         return info;
     }
 
+    /* Well-formed UTF-8 (Unicode Table 3-7, exactly what Python's strict decoder accepts)
+       of the bytes that the canonical quoted text p[i:end] stands for. Canonical means
+       every '%' is followed by two uppercase hex digits inside the range. */
+    static unsigned char ta_quoted_byte(const unsigned char *p, Py_ssize_t *i) {
+        unsigned char c = p[*i];
+        if (c == '%') {
+            unsigned char h = p[*i + 1], l = p[*i + 2];
+            *i += 3;
+            return (unsigned char)((((h & 0x0F) + 9 * ((h >> 6) & 1)) << 4) | ((l & 0x0F) + 9 * ((l >> 6) & 1)));
+        }
+        *i += 1;
+        return c;
+    }
+
+    static int ta_quoted_utf8_valid(const unsigned char *p, Py_ssize_t i, Py_ssize_t end) {
+        while (i < end) {
+            unsigned char c = ta_quoted_byte(p, &i);
+            unsigned char lo = 0x80, hi = 0xBF;
+            int need;
+            if (c < 0x80) continue;
+            if (c >= 0xC2 && c <= 0xDF) need = 1;
+            else if (c == 0xE0) { need = 2; lo = 0xA0; }
+            else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) need = 2;
+            else if (c == 0xED) { need = 2; hi = 0x9F; }
+            else if (c == 0xF0) { need = 3; lo = 0x90; }
+            else if (c >= 0xF1 && c <= 0xF3) need = 3;
+            else if (c == 0xF4) { need = 3; hi = 0x8F; }
+            else return 0;
+            while (need-- > 0) {
+                if (i >= end) return 0;
+                c = ta_quoted_byte(p, &i);
+                if (c < lo || c > hi) return 0;
+                lo = 0x80;
+                hi = 0xBF;
+            }
+        }
+        return 1;
+    }
+
     static int ta_equal_ct(const unsigned char *a, const unsigned char *b, Py_ssize_t n) {
         volatile unsigned char acc = 0;
         Py_ssize_t i;
@@ -97,6 +136,7 @@ cdef extern from *:
     const char ta_hex_lower[16]
     const char ta_hex_upper[16]
     int ta_equal_ct(const unsigned char* a, const unsigned char* b, Py_ssize_t n) noexcept nogil
+    int ta_quoted_utf8_valid(const unsigned char* p, Py_ssize_t i, Py_ssize_t end) noexcept nogil
     object ta_make_info(type tp, object digest, object user_id, object tokens, object user_data,
                         object valid_until)
 
@@ -119,10 +159,14 @@ cdef enum:
     E_BAD_UID = 6
     E_BAD_TOKENS = 7
     E_BAD_DATA = 8
+    E_UID_NOT_UTF8 = 9
+    E_TOKEN_NOT_UTF8 = 10
+    E_DATA_NOT_UTF8 = 11
 
 _MESSAGES = (
     None, _wire.TOO_SHORT, _wire.BAD_DIGEST, _wire.BAD_TIME, _wire.MISSING_PARTS,
     _wire.TOO_MANY_PARTS, _wire.BAD_UID, _wire.BAD_TOKENS, _wire.BAD_DATA,
+    _wire.UID_NOT_UTF8, _wire.TOKEN_NOT_UTF8, _wire.DATA_NOT_UTF8,
 )
 cdef frozenset _ASCII_COMPATIBLE = _wire.ASCII_COMPATIBLE_ENCODINGS
 cdef type _TicketInfo = TicketInfo
@@ -133,7 +177,16 @@ _DEFAULT_TIMEOUT = _wire.DEFAULT_TIMEOUT
 _MAX_VALID_UNTIL = _wire.MAX_VALID_UNTIL
 
 
+cdef enum:
+    BAD = -1
+    PLAIN = 0
+    ESCAPED = 1
+
+
 cdef struct Parsed:
+    int uid_kind             # PLAIN or ESCAPED, for UID, TOKENS and DATA
+    int tokens_kind
+    int data_kind
     Py_ssize_t rest          # index of the first UID character
     Py_ssize_t bang1         # index of the '!' after UID
     Py_ssize_t bang2         # index of the '!' after TOKENS
@@ -154,43 +207,52 @@ cdef inline unsigned int _hex_value(unsigned char c) noexcept nogil:
     return (c & 0x0F) + 9 * ((c >> 6) & 1)
 
 
-cdef inline bint _field_ok(const unsigned char* p, Py_ssize_t i, Py_ssize_t end, bint commas) noexcept nogil:
-    """True when p[i:end] is in canonical quoted form (commas allowed between tokens)."""
+cdef inline int _field_kind(const unsigned char* p, Py_ssize_t i, Py_ssize_t end, bint commas) noexcept nogil:
+    """BAD when p[i:end] is not in canonical quoted form (commas allowed between tokens),
+    else PLAIN (no escapes) or ESCAPED."""
     cdef unsigned char c
     cdef unsigned int byte
+    cdef int kind = PLAIN
     while i < end:                       # 0 <= i < end <= len(ticket)
         c = p[i]
         if ta_class[c] & SAFE or (commas and c == c','):
             i += 1
             continue
         if c != c'%' or end - i < 3:     # an escape needs p[i+1] and p[i+2]: i + 2 < end
-            return False
-        if not (ta_class[p[i + 1]] & UPPER_HEX and ta_class[p[i + 2]] & UPPER_HEX):
-            return False
+            return BAD
+        if not (ta_class[p[i + 1]] & ta_class[p[i + 2]] & UPPER_HEX):
+            return BAD
         byte = (_hex_value(p[i + 1]) << 4) | _hex_value(p[i + 2])   # < 256
         if ta_class[byte] & SAFE:        # quote never escapes a safe character
-            return False
+            return BAD
+        kind = ESCAPED
         i += 3
-    return True
+    return kind
 
 
 cdef int _scan(const unsigned char* p, Py_ssize_t n, Py_ssize_t hex_len, Parsed* out) noexcept nogil:
     """Check an ASCII ticket's structure; fill ``out``; return OK or the first error."""
-    cdef Py_ssize_t i
+    cdef Py_ssize_t i, start, end
     cdef const unsigned char* bang
+    cdef const unsigned char* comma
+    cdef unsigned char hi, lo
+    cdef unsigned int bad = 0
     cdef unsigned long value = 0
     if n < hex_len + 8:
         return E_TOO_SHORT
-    # From here 0 <= i < hex_len + 8 <= n for DIGEST and TIME; hex_len <= 2 * MAX_DIGEST.
-    for i in range(hex_len):
-        if not ta_class[p[i]] & LOWER_HEX:
-            return E_BAD_DIGEST
-    for i in range(0, hex_len, 2):
-        out.digest[i >> 1] = <unsigned char>((_hex_value(p[i]) << 4) | _hex_value(p[i + 1]))
+    # From here every index below hex_len + 8 <= n is in range; hex_len <= 2 * MAX_DIGEST.
+    for i in range(hex_len >> 1):
+        hi = p[2 * i]
+        lo = p[2 * i + 1]
+        bad |= (ta_class[hi] & ta_class[lo] & LOWER_HEX) ^ LOWER_HEX
+        out.digest[i] = <unsigned char>((_hex_value(hi) << 4) | _hex_value(lo))
+    if bad:
+        return E_BAD_DIGEST
     for i in range(hex_len, hex_len + 8):
-        if not ta_class[p[i]] & LOWER_HEX:
-            return E_BAD_TIME
+        bad |= (ta_class[p[i]] & LOWER_HEX) ^ LOWER_HEX
         value = (value << 4) | _hex_value(p[i])
+    if bad:
+        return E_BAD_TIME
     out.valid_until = value
     out.rest = hex_len + 8
     # memchr is given exactly the bytes between its start and n.
@@ -204,23 +266,39 @@ cdef int _scan(const unsigned char* p, Py_ssize_t n, Py_ssize_t hex_len, Parsed*
     out.bang2 = bang - p
     if memchr(p + out.bang2 + 1, c'!', <size_t>(n - out.bang2 - 1)) != NULL:
         return E_TOO_MANY_PARTS
-    if not _field_ok(p, out.rest, out.bang1, False):
+    out.uid_kind = _field_kind(p, out.rest, out.bang1, False)
+    if out.uid_kind == BAD:
         return E_BAD_UID
-    if not _field_ok(p, out.bang1 + 1, out.bang2, True):
+    out.tokens_kind = _field_kind(p, out.bang1 + 1, out.bang2, True)
+    if out.tokens_kind == BAD:
         return E_BAD_TOKENS
-    if not _field_ok(p, out.bang2 + 1, n, False):
+    out.data_kind = _field_kind(p, out.bang2 + 1, n, False)
+    if out.data_kind == BAD:
         return E_BAD_DATA
+    # Escapes must decode to UTF-8, each token on its own (',' is never inside an escape).
+    if out.uid_kind == ESCAPED and not ta_quoted_utf8_valid(p, out.rest, out.bang1):
+        return E_UID_NOT_UTF8
+    if out.tokens_kind == ESCAPED:
+        start = out.bang1 + 1
+        while True:
+            comma = <const unsigned char*>memchr(p + start, c',', <size_t>(out.bang2 - start))
+            end = out.bang2 if comma == NULL else comma - p
+            if not ta_quoted_utf8_valid(p, start, end):
+                return E_TOKEN_NOT_UTF8
+            if comma == NULL:
+                break
+            start = end + 1
+    if out.data_kind == ESCAPED and not ta_quoted_utf8_valid(p, out.bang2 + 1, n):
+        return E_DATA_NOT_UTF8
     return OK
 
 
-cdef object _unquote(str text, const unsigned char* p, Py_ssize_t start, Py_ssize_t end):
-    """The text of a canonical field p[start:end]; ``None`` when it is not UTF-8 once
-    unquoted. Canonical means every '%' starts a complete %XX escape."""
+cdef object _unquote(str text, const unsigned char* p, Py_ssize_t start, Py_ssize_t end, int kind):
+    """The text of a field p[start:end] that _scan accepted (canonical, UTF-8 once unquoted)."""
     cdef Py_ssize_t i, j = 0
     cdef unsigned char stack[STACK_BUFFER]
     cdef unsigned char* buf = stack
-    cdef PyObject* decoded
-    if memchr(p + start, c'%', <size_t>(end - start)) == NULL:
+    if kind == PLAIN or memchr(p + start, c'%', <size_t>(end - start)) == NULL:
         return PyUnicode_Substring(text, start, end)
     if end - start > STACK_BUFFER:
         buf = <unsigned char*>PyMem_Malloc(<size_t>(end - start))
@@ -236,13 +314,7 @@ cdef object _unquote(str text, const unsigned char* p, Py_ssize_t start, Py_ssiz
                 buf[j] = p[i]
                 i += 1
             j += 1
-        decoded = PyUnicode_DecodeUTF8(<const char*>buf, j, NULL)
-        if decoded == NULL:
-            PyErr_Clear()
-            return None
-        result = <object>decoded
-        Py_DECREF(result)
-        return result
+        return PyUnicode_DecodeUTF8(<const char*>buf, j, NULL)   # _scan checked it is UTF-8
     finally:
         if buf != stack:
             PyMem_Free(buf)
@@ -391,6 +463,13 @@ cdef class TicketFactory:
         self._digest_size = digest_size
         self._hex_len = 2 * digest_size
 
+    cdef int _ready(self) except -1:
+        # A factory whose __init__ never ran (TicketFactory.__new__, or a subclass that does
+        # not call super().__init__) has no secret: refuse rather than read it.
+        if self._secret is None:
+            raise AttributeError(f"{type(self).__qualname__}.__init__ was not called: the factory has no secret")
+        return 0
+
     def __repr__(self):
         return f"{type(self).__module__}.{type(self).__qualname__}(hashalg={self._hashalg!r})"
 
@@ -461,6 +540,7 @@ cdef class TicketFactory:
         cdef unsigned long until
         cdef unsigned char* d
         cdef const unsigned char* raw
+        self._ready()
         if valid_until is None:
             valid_until = int(_time.time()) + _DEFAULT_TIMEOUT
         elif type(valid_until) is not int:
@@ -510,21 +590,23 @@ cdef class TicketFactory:
             return <str>ticket
         return _wire.ascii_text(ticket)
 
-    cdef object _parse(self, object ticket, str text, Parsed* parsed):
-        """TicketInfo for a canonical ticket; TicketParseError (first failed check) otherwise."""
+    cdef const unsigned char* _check(self, object ticket, str text, Parsed* parsed) except NULL:
+        """Check the whole ticket (structure, canonical fields, UTF-8); return its bytes."""
         cdef const unsigned char* p
-        cdef Py_ssize_t n, i, start, count
         cdef int code
+        self._ready()
         if not PyUnicode_IS_ASCII(text):
             raise TicketParseError(ticket, _wire.NOT_ASCII)
         p = <const unsigned char*>PyUnicode_DATA(text)   # ASCII: one byte per character
-        n = PyUnicode_GET_LENGTH(text)
-        code = _scan(p, n, self._hex_len, parsed)
+        code = _scan(p, PyUnicode_GET_LENGTH(text), self._hex_len, parsed)
         if code != OK:
             raise TicketParseError(ticket, _MESSAGES[code])
-        user_id = _unquote(text, p, parsed.rest, parsed.bang1)
-        if user_id is None:
-            raise TicketParseError(ticket, _wire.UID_NOT_UTF8)
+        return p
+
+    cdef object _info(self, str text, const unsigned char* p, Parsed* parsed, object valid_until):
+        """The TicketInfo of a ticket that _check accepted."""
+        cdef Py_ssize_t i, start, count
+        user_id = _unquote(text, p, parsed.rest, parsed.bang1, parsed.uid_kind)
         if parsed.bang2 == parsed.bang1 + 1:
             tokens = ()
         else:
@@ -537,18 +619,14 @@ cdef class TicketFactory:
             count = 0
             for i in range(parsed.bang1 + 1, parsed.bang2 + 1):
                 if i == parsed.bang2 or p[i] == c',':
-                    token = _unquote(text, p, start, i)
-                    if token is None:
-                        raise TicketParseError(ticket, _wire.TOKEN_NOT_UTF8)
+                    token = _unquote(text, p, start, i, parsed.tokens_kind)
                     Py_INCREF(token)
                     PyTuple_SET_ITEM(tokens, count, token)
                     count += 1
                     start = i + 1
-        user_data = _unquote(text, p, parsed.bang2 + 1, n)
-        if user_data is None:
-            raise TicketParseError(ticket, _wire.DATA_NOT_UTF8)
+        user_data = _unquote(text, p, parsed.bang2 + 1, PyUnicode_GET_LENGTH(text), parsed.data_kind)
         return ta_make_info(_TicketInfo, PyUnicode_Substring(text, 0, self._hex_len), user_id,
-                            tokens, user_data, parsed.valid_until)
+                            tokens, user_data, valid_until)
 
     def validate(self, ticket, client_ip=None, now=None, encoding="utf-8"):
         """Return the ticket's ``TicketInfo`` if its digest is right and it has not expired.
@@ -560,23 +638,26 @@ cdef class TicketFactory:
         cdef unsigned char prefix[MAX_PREFIX]
         cdef Py_ssize_t prefix_len, rest
         cdef str text = self._text(ticket)
-        info = self._parse(ticket, text, &parsed)
+        cdef const unsigned char* p = self._check(ticket, text, &parsed)
         prefix_len = _ip_prefix(client_ip, prefix)
         rest = parsed.rest
         inner_input = self._inner_input(
-            prefix, prefix_len, parsed.valid_until,
-            <const unsigned char*>PyUnicode_DATA(text) + rest, PyUnicode_GET_LENGTH(text) - rest,
+            prefix, prefix_len, parsed.valid_until, p + rest, PyUnicode_GET_LENGTH(text) - rest,
             parsed.bang1 - rest, parsed.bang2 - rest, encoding, ticket)
         expected = self._digest(inner_input)
         if not ta_equal_ct(<const unsigned char*>PyBytes_AS_STRING(expected), parsed.digest, self._digest_size):
             raise TicketDigestError(ticket)
         if now is None:
             now = _time.time()
-        if (<tuple>info)[4] <= now:
+        valid_until = parsed.valid_until
+        if valid_until <= now:
             raise TicketExpired(ticket)
-        return info
+        # Only an accepted ticket pays for its TicketInfo.
+        return self._info(text, p, &parsed, valid_until)
 
     def parse(self, ticket):
         """Return the ticket's ``TicketInfo`` without checking the digest or the time."""
         cdef Parsed parsed
-        return self._parse(ticket, self._text(ticket), &parsed)
+        cdef str text = self._text(ticket)
+        cdef const unsigned char* p = self._check(ticket, text, &parsed)
+        return self._info(text, p, &parsed, parsed.valid_until)

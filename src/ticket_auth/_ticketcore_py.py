@@ -8,6 +8,7 @@ documented in ``ticket_auth._wire``.
 
 import hmac
 import re
+import socket
 import time
 from urllib.parse import quote, unquote_to_bytes
 
@@ -25,7 +26,13 @@ _TOKENS = rf"(?:[A-Za-z0-9_.~/\-,]|{_ESCAPE})*"
 _FIELD_RE = re.compile(_FIELD)
 _TOKENS_RE = re.compile(_TOKENS)
 _HEX_RE = re.compile(r"[0-9a-f]*")
-_IPV4_RE = re.compile(r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])")
+# The strict dotted quad that ipaddress accepts (ASCII digits, no leading zeros, <= 255).
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4_RE = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
+
+
+# TicketInfo(*fields) without the namedtuple's Python-level __new__.
+_new_info = tuple.__new__
 
 
 def _quote(value, type_error):
@@ -45,10 +52,11 @@ def _quote_tokens(tokens):
 def _client_prefix(client_ip):
     """``ip_prefix`` with a fast path for dotted-quad IPv4 text (the same result, proven by
     accepting only the strict form ``ipaddress`` itself accepts and deferring the rest)."""
-    if type(client_ip) is str:
-        match = _IPV4_RE.fullmatch(client_ip)
-        if match is not None:
-            return bytes((4, *map(int, match.groups())))
+    if type(client_ip) is str and _IPV4_RE.fullmatch(client_ip):
+        try:
+            return b"\x04" + socket.inet_pton(socket.AF_INET, client_ip)
+        except OSError:  # pragma: no cover - every inet_pton accepts a strict dotted quad
+            pass
     return ip_prefix(client_ip)
 
 
@@ -68,11 +76,16 @@ class TicketFactory:
     __slots__ = ("_secret", "_hash", "_hex_len", "_pattern", "_hashalg")
 
     def __init__(self, secret, hashalg="sha512"):
-        self._secret = check_secret(secret)
-        self._hash, digest_size = resolve_hashalg(hashalg)
-        self._hashalg = hashalg
-        self._hex_len = 2 * digest_size
-        self._pattern = re.compile(rf"([0-9a-f]{{{self._hex_len}}})([0-9a-f]{{8}})({_FIELD})!({_TOKENS})!({_FIELD})")
+        # Everything is checked before anything is assigned: a failed call changes nothing.
+        secret = check_secret(secret)
+        constructor, digest_size = resolve_hashalg(hashalg)
+        hex_len = 2 * digest_size
+        # Structure only; fields holding '%' get the strict escape check afterwards.
+        pattern = re.compile(
+            rf"([0-9a-f]{{{hex_len}}})([0-9a-f]{{8}})([A-Za-z0-9_.~/%-]*)!([A-Za-z0-9_.~/%,-]*)!([A-Za-z0-9_.~/%-]*)"
+        )
+        self._secret, self._hash, self._hashalg = secret, constructor, hashalg
+        self._hex_len, self._pattern = hex_len, pattern
 
     def __repr__(self):
         return f"{type(self).__module__}.{type(self).__qualname__}(hashalg={self._hashalg!r})"
@@ -134,18 +147,24 @@ class TicketFactory:
         if match is None:
             raise TicketParseError(ticket, self._diagnose(text))
         digest, hex_time, uid, token_text, data = match.groups()
+        if "%" in text and not (
+            _FIELD_RE.fullmatch(uid) and _TOKENS_RE.fullmatch(token_text) and _FIELD_RE.fullmatch(data)
+        ):
+            raise TicketParseError(ticket, self._diagnose(text))
         user_id = _unquote_utf8(uid)
         if user_id is None:
             raise TicketParseError(ticket, _wire.UID_NOT_UTF8)
         tokens = ()
         if token_text:
-            tokens = tuple([_unquote_utf8(token) for token in token_text.split(",")])
-            if None in tokens:
-                raise TicketParseError(ticket, _wire.TOKEN_NOT_UTF8)
+            tokens = tuple(token_text.split(","))
+            if "%" in token_text:
+                tokens = tuple([_unquote_utf8(token) for token in tokens])
+                if None in tokens:
+                    raise TicketParseError(ticket, _wire.TOKEN_NOT_UTF8)
         user_data = _unquote_utf8(data)
         if user_data is None:
             raise TicketParseError(ticket, _wire.DATA_NOT_UTF8)
-        info = TicketInfo(digest, user_id, tokens, user_data, int(hex_time, 16))
+        info = _new_info(TicketInfo, (digest, user_id, tokens, user_data, int(hex_time, 16)))
         return info, text[self._hex_len + 8 :]
 
     def _diagnose(self, text):

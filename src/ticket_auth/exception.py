@@ -19,22 +19,30 @@ class TicketError(Exception):
         return f"Ticket error: {self.msg}  ({self.ticket})"
 
 
+# The subclasses set their attributes directly rather than through super().__init__: a
+# rejected ticket is raised on the request path, and one Python frame less makes rejecting
+# a forged ticket cheaper than accepting a good one.
+
+
 class TicketParseError(TicketError):
     """The ticket is not in the exact form that ``TicketFactory.new`` mints."""
 
     def __init__(self, ticket, msg=""):
-        super().__init__(ticket, msg)
+        self.ticket = ticket
+        self.msg = msg
 
 
 class TicketDigestError(TicketError):
     """The digest does not match the ticket's content, secret and client address."""
 
     def __init__(self, ticket):
-        super().__init__(ticket, "Invalid digest")
+        self.ticket = ticket
+        self.msg = "Invalid digest"
 
 
 class TicketExpired(TicketError):
     """The digest is right but ``valid_until`` is not after ``now``."""
 
     def __init__(self, ticket):
-        super().__init__(ticket, "Ticket expired")
+        self.ticket = ticket
+        self.msg = "Ticket expired"
