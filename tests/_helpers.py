@@ -1,0 +1,118 @@
+"""Strategies and small helpers shared by the test modules (no test code of 0.1.4 here)."""
+
+import ipaddress
+import os
+
+from hypothesis import strategies as st
+
+from ticket_auth import _wire
+
+# hypothesis max_examples for the main property tests (conftest's profile uses it too).
+EXAMPLES = int(os.environ.get("TICKET_AUTH_HYPOTHESIS_EXAMPLES") or 300)
+
+HASHALGS = ["md5", "sha1", "sha256", "sha384", "sha512", "blake2b", "sha3_256", "SHA256"]
+# utf-16 and cp037 are not ASCII-compatible; the others take both cores' fast and slow paths.
+ENCODINGS = ["utf-8", "utf-16", "cp037", "utf-16-le", "utf-32", "utf-8-sig", "latin-1", "ascii", "UTF-8", "utf_8"]
+VALID_UNTIL_EDGES = [0, 1, 2**31, 2**32 - 1]
+SPECIAL_IPS = [
+    "fe80::1%eth0", "fe80::1", "::ffff:1.2.3.4", "1.2.3.4", "0.0.0.0", "255.255.255.255",
+    "::", "::1", "fe80::1%1", "2001:db8::8a2e:370:7334",
+]
+SPECIAL_FIELDS = [
+    ",", "!", "%", "", "%2C", "%25", "a,b", "x!y", "100%", "~/._-", " ", "\x00", "\x7f", "é",
+    "\U0001f600", "日本", "\ufffd", "+", "a b", b"", b",", b"!", b"%", b"\xff", b"\xc3\xa9",
+    b"\x00", b"\xed\xa0\x80", b"\xc0\x80",
+]
+
+# All of Unicode except surrogates (which no codec used here can encode).
+unicode_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=24)
+field_values = st.one_of(unicode_text, st.binary(max_size=24), st.sampled_from(SPECIAL_FIELDS))
+tokens_values = st.one_of(
+    st.none(),
+    st.lists(field_values, max_size=5),
+    st.lists(field_values, max_size=5).map(tuple),
+    st.sampled_from([(), [], ("",), ["", ""], [","], ["!", "%"]]),
+)
+user_data_values = st.one_of(st.none(), field_values)
+valid_until_values = st.one_of(
+    st.sampled_from(VALID_UNTIL_EDGES),
+    st.integers(0, 2**32 - 1),
+    st.floats(min_value=-0.99, max_value=4294967295.0, allow_nan=False),
+    st.integers(0, 2**32 - 1).map(str),
+    st.sampled_from(["123", "0", "4294967295", " 42 "]),
+)
+_ipv4 = st.ip_addresses(v=4)
+_ipv6 = st.ip_addresses(v=6)
+client_ip_values = st.one_of(
+    st.none(),
+    _ipv4.map(str),
+    _ipv6.map(str),
+    st.sampled_from(SPECIAL_IPS),
+    st.integers(0, 2**32 - 1),
+    st.integers(2**32, 2**128 - 1),
+    _ipv4.map(lambda a: a.packed),
+    _ipv6.map(lambda a: a.packed),
+    _ipv4,
+    _ipv6,
+    st.sampled_from(SPECIAL_IPS).map(ipaddress.ip_address),
+)
+hashalgs = st.sampled_from(HASHALGS)
+encodings = st.sampled_from(ENCODINGS)
+secrets = st.one_of(st.binary(min_size=1, max_size=80), st.sampled_from([b"secret", b"S3CRET-do-not-leak"]))
+
+
+def normalized_ip(client_ip):
+    return ipaddress.IPv4Address(0) if client_ip is None else ipaddress.ip_address(client_ip)
+
+
+def other_ip(client_ip):
+    """An address whose digest input differs from client_ip's (None means 0.0.0.0)."""
+    if normalized_ip(client_ip) == ipaddress.IPv4Address(0):
+        return "10.9.8.7"
+    return None
+
+
+def is_non_utf8(value):
+    if isinstance(value, (bytes, bytearray)):
+        try:
+            bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            return True
+    return False
+
+
+def non_utf8_message(user_id, tokens, user_data):
+    """The TicketParseError message a ticket minted from these gets (None if it parses).
+
+    This is the documented divergence from 0.1.4: a field minted from bytes that are not
+    UTF-8 is a parse error here (0.1.4 gives TicketDigestError on validate).
+    """
+    if is_non_utf8(user_id):
+        return _wire.UID_NOT_UTF8
+    if tokens and any(is_non_utf8(token) for token in tokens):
+        return _wire.TOKEN_NOT_UTF8
+    if user_data and is_non_utf8(user_data):
+        return _wire.DATA_NOT_UTF8
+    return None
+
+
+def outcome(fn, *args, **kwargs):
+    """("ok", result) or ("raise", exception class name, message) - comparable across
+    implementations whose exception classes are different objects."""
+    try:
+        result = fn(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001
+        return ("raise", type(exc).__name__, getattr(exc, "msg", str(exc)))
+    if isinstance(result, tuple):
+        result = tuple(result)
+    return ("ok", result)
+
+
+def exact_outcome(fn, *args, **kwargs):
+    """Like outcome() but keeps the exception class itself, the full str() and the type of
+    a returned TicketInfo: for comparing the two cores of this project with each other."""
+    try:
+        result = fn(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001
+        return ("raise", type(exc), str(exc), getattr(exc, "ticket", None))
+    return ("ok", type(result), tuple(result) if isinstance(result, tuple) else result)

@@ -1,0 +1,104 @@
+"""Shared fixtures: the two cores, the reference implementation 0.1.4, hypothesis profile.
+
+Environment variables:
+
+* ``TICKET_AUTH_REQUIRE_EXTENSION=1``: the compiled core must import; if it does not, every
+  test parametrized with it fails instead of being skipped.
+* ``TICKET_AUTH_OFFLINE=1``: if ticket_auth 0.1.4 cannot be downloaded, tests that need it
+  are skipped (the golden vectors still run); otherwise they fail.
+* ``TICKET_AUTH_HYPOTHESIS_EXAMPLES``: hypothesis ``max_examples`` for the main property
+  tests (default 300); lighter property tests use a fraction of it.
+"""
+
+import dataclasses
+import importlib
+import os
+import types
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import _ta014
+from _helpers import EXAMPLES
+
+settings.register_profile(
+    "ticket_auth",
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,  # keep the working tree clean; failures print a reproducer blob
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile("ticket_auth")
+
+CORE_NAMES = ("compiled", "pure")
+CORE_MODULES = {"compiled": "ticket_auth._ticketcore", "pure": "ticket_auth._ticketcore_py"}
+
+
+def require_extension():
+    return os.environ.get("TICKET_AUTH_REQUIRE_EXTENSION") == "1"
+
+
+@dataclasses.dataclass(frozen=True)
+class Core:
+    """One implementation of the ticket core."""
+
+    name: str
+    module: types.ModuleType
+
+    @property
+    def TicketFactory(self):  # noqa: N802 - mirrors the module attribute
+        return self.module.TicketFactory
+
+
+def load_core(name):
+    """The Core called ``name``; skips (or fails, when the extension is required)."""
+    try:
+        module = importlib.import_module(CORE_MODULES[name])
+    except ImportError as exc:
+        if name == "compiled" and not require_extension():
+            pytest.skip(f"compiled core ticket_auth._ticketcore is not built/importable: {exc}")
+        pytest.fail(f"core {name!r} ({CORE_MODULES[name]}) failed to import: {exc!r}", pytrace=False)
+    return Core(name, module)
+
+
+@pytest.fixture(scope="session", params=CORE_NAMES)
+def core(request):
+    """Each core in turn (ids "compiled" and "pure")."""
+    return load_core(request.param)
+
+
+@pytest.fixture(scope="session")
+def factory_cls(core):
+    return core.TicketFactory
+
+
+@pytest.fixture(scope="session")
+def compiled_core():
+    return load_core("compiled")
+
+
+@pytest.fixture(scope="session")
+def pure_core():
+    return load_core("pure")
+
+
+@pytest.fixture(scope="session")
+def both_cores(compiled_core, pure_core):
+    """``(compiled, pure)``, for tests that compare or cross the two cores."""
+    return compiled_core, pure_core
+
+
+@pytest.fixture(scope="session")
+def ta014():
+    """ticket_auth 0.1.4 imported as ``ticket_auth_014``."""
+    module, error = _ta014.load()
+    if module is None:
+        if os.environ.get("TICKET_AUTH_OFFLINE") == "1":
+            pytest.skip(f"ticket_auth 0.1.4 unavailable (TICKET_AUTH_OFFLINE=1): {error}")
+        pytest.fail(
+            "ticket_auth 0.1.4 (the reference implementation) could not be fetched: "
+            f"{error}\nSet TICKET_AUTH_OFFLINE=1 to skip the tests that need it.",
+            pytrace=False,
+        )
+    return module

@@ -1,0 +1,214 @@
+"""The public API: names, TicketInfo, exceptions, call signatures, which core is active."""
+
+import collections
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import ticket_auth
+
+SECRET = b"api-secret"
+
+
+def test_top_level_names():
+    from ticket_auth import (
+        TicketDigestError,
+        TicketError,
+        TicketExpired,
+        TicketFactory,
+        TicketInfo,
+        TicketParseError,
+    )
+
+    from ticket_auth import exception, ticket_factory
+
+    assert TicketFactory is ticket_factory.TicketFactory
+    assert TicketInfo is ticket_factory.TicketInfo
+    assert TicketError is exception.TicketError
+    assert TicketParseError is exception.TicketParseError
+    assert TicketDigestError is exception.TicketDigestError
+    assert TicketExpired is exception.TicketExpired
+
+
+def test_submodule_names():
+    from ticket_auth.exception import TicketDigestError, TicketError, TicketExpired, TicketParseError
+    from ticket_auth.ticket_factory import TicketFactory, TicketInfo
+
+    for obj in (TicketDigestError, TicketError, TicketExpired, TicketParseError, TicketFactory):
+        assert isinstance(obj, type)
+    assert TicketInfo._fields == ("digest", "user_id", "tokens", "user_data", "valid_until")
+
+
+def test_star_import_exports():
+    namespace = {}
+    exec("from ticket_auth import *", namespace)  # noqa: S102 - checking __all__
+    for name in ("TicketFactory", "TicketInfo", "TicketError", "TicketParseError",
+                 "TicketDigestError", "TicketExpired"):
+        assert namespace[name] is getattr(ticket_auth, name)
+
+
+def test_ticket_info_is_a_namedtuple_with_fields_in_order():
+    info = ticket_auth.TicketInfo("d", "u", ("t",), "x", 5)
+    assert ticket_auth.TicketInfo._fields == ("digest", "user_id", "tokens", "user_data", "valid_until")
+    assert isinstance(info, tuple)
+    assert tuple(info) == ("d", "u", ("t",), "x", 5)
+    assert info.digest == "d" and info.user_id == "u" and info.tokens == ("t",)
+    assert info.user_data == "x" and info.valid_until == 5
+    assert info._asdict() == collections.OrderedDict(
+        digest="d", user_id="u", tokens=("t",), user_data="x", valid_until=5
+    )
+    assert ticket_auth.TicketInfo._make(["a", "b", (), "", 0]).user_id == "b"
+
+
+def test_cores_return_the_public_ticket_info(core):
+    factory = core.TicketFactory(SECRET)
+    ticket = factory.new("u", ["t"], "d", valid_until=10)
+    assert type(factory.parse(ticket)) is ticket_auth.TicketInfo
+    assert type(factory.validate(ticket, now=0)) is ticket_auth.TicketInfo
+    assert core.module.TicketInfo is ticket_auth.TicketInfo
+
+
+# --- exceptions -----------------------------------------------------------------------
+
+def test_ticket_error_attributes_and_str():
+    from ticket_auth import TicketError
+
+    err = TicketError("tkt", "went wrong")
+    assert err.ticket == "tkt"
+    assert err.msg == "went wrong"
+    assert str(err) == "Ticket error: went wrong  (tkt)"
+    assert err.args == ("tkt", "went wrong")
+    default = TicketError("tkt")
+    assert default.msg == ""
+    assert str(default) == "Ticket error:   (tkt)"
+    assert default.args == ("tkt",)
+    assert TicketError(ticket="a", msg="b").msg == "b"
+
+
+def test_exception_subclasses():
+    from ticket_auth import TicketDigestError, TicketError, TicketExpired, TicketParseError
+
+    assert issubclass(TicketError, Exception)
+    for cls in (TicketParseError, TicketDigestError, TicketExpired):
+        assert issubclass(cls, TicketError)
+    assert not issubclass(TicketParseError, (TicketDigestError, TicketExpired))
+    assert not issubclass(TicketDigestError, (TicketParseError, TicketExpired))
+    assert not issubclass(TicketExpired, (TicketParseError, TicketDigestError))
+
+
+def test_exception_messages():
+    from ticket_auth import TicketDigestError, TicketExpired, TicketParseError
+
+    parse = TicketParseError("abc", "bad")
+    assert (parse.ticket, parse.msg, str(parse), parse.args) == ("abc", "bad", "Ticket error: bad  (abc)", ("abc", "bad"))
+    assert TicketParseError("abc").msg == ""
+    digest = TicketDigestError("abc")
+    assert (digest.ticket, digest.msg, str(digest), digest.args) == (
+        "abc", "Invalid digest", "Ticket error: Invalid digest  (abc)", ("abc",))
+    expired = TicketExpired("abc")
+    assert (expired.ticket, expired.msg, str(expired), expired.args) == (
+        "abc", "Ticket expired", "Ticket error: Ticket expired  (abc)", ("abc",))
+    with pytest.raises(TypeError):
+        TicketDigestError("abc", "extra")
+    with pytest.raises(TypeError):
+        TicketExpired("abc", "extra")
+
+
+@pytest.mark.parametrize("name", ["TicketError", "TicketParseError", "TicketDigestError", "TicketExpired"])
+def test_exceptions_match_0_1_4(ta014, name):
+    ours, theirs = getattr(ticket_auth, name), getattr(ta014, name)
+    args = ("the-ticket", "a message") if name in ("TicketError", "TicketParseError") else ("the-ticket",)
+    a, b = ours(*args), theirs(*args)
+    assert (str(a), a.msg, a.ticket, a.args) == (str(b), b.msg, b.ticket, b.args)
+    # Pickling round trips (or fails) the same way.
+    copy_a, copy_b = pickle.loads(pickle.dumps(a)), pickle.loads(pickle.dumps(b))
+    assert (type(copy_a), str(copy_a), copy_a.msg) == (ours, str(copy_b), copy_b.msg)
+
+
+# --- call signatures --------------------------------------------------------------------
+
+def test_positional_and_keyword_calls(core):
+    factory = core.TicketFactory(SECRET, "sha256")
+    keyword = core.TicketFactory(secret=SECRET, hashalg="sha256")
+    ticket = factory.new("alice", ("a", "b"), "data", 1000, "10.0.0.1", "utf-8")
+    assert ticket == keyword.new(user_id="alice", tokens=("a", "b"), user_data="data",
+                                 valid_until=1000, client_ip="10.0.0.1", encoding="utf-8")
+    # aiohttp_auth calls validate(ticket, ip, now)
+    info = factory.validate(ticket, "10.0.0.1", 999)
+    assert info == factory.validate(ticket, "10.0.0.1", 999, "utf-8")
+    assert info == keyword.validate(ticket=ticket, client_ip="10.0.0.1", now=999, encoding="utf-8")
+    assert info == (ticket[:64], "alice", ("a", "b"), "data", 1000)
+    assert factory.parse(ticket) == keyword.parse(ticket=ticket) == info
+
+
+def test_default_hashalg_is_sha512(core):
+    ticket = core.TicketFactory(SECRET).new("u", valid_until=1)
+    assert ticket == core.TicketFactory(SECRET, "sha512").new("u", valid_until=1)
+    assert len(ticket) == 128 + 8 + len("u!!")
+
+
+def test_method_parameters_match_0_1_4(core, ta014):
+    import inspect
+
+    for name in ("new", "validate", "parse"):
+        ours = inspect.signature(getattr(core.TicketFactory, name))
+        theirs = inspect.signature(getattr(ta014.TicketFactory, name))
+        assert [(p.name, p.default) for p in ours.parameters.values()] == [
+            (p.name, p.default) for p in theirs.parameters.values()
+        ], name
+
+
+# --- which core is active ---------------------------------------------------------------
+
+def test_core_value_matches_exported_class():
+    from ticket_auth import _ticketcore_py
+
+    assert ticket_auth.CORE in ("compiled", "pure")
+    if ticket_auth.CORE == "compiled":
+        from ticket_auth import _ticketcore
+
+        assert ticket_auth.TicketFactory is _ticketcore.TicketFactory
+    else:
+        assert ticket_auth.TicketFactory is _ticketcore_py.TicketFactory
+    from ticket_auth import ticket_factory
+
+    assert ticket_factory.CORE == ticket_auth.CORE
+
+
+def _run_in_subprocess(env_updates):
+    env = {k: v for k, v in os.environ.items() if k != "TICKET_AUTH_NO_EXTENSIONS"}
+    env.update(env_updates)
+    code = "import ticket_auth; print(ticket_auth.CORE, ticket_auth.TicketFactory.__module__)"
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.split()
+
+
+def test_no_extensions_env_gives_pure_core():
+    assert _run_in_subprocess({"TICKET_AUTH_NO_EXTENSIONS": "1"}) == ["pure", "ticket_auth._ticketcore_py"]
+
+
+def test_default_core_in_fresh_interpreter():
+    try:
+        import ticket_auth._ticketcore  # noqa: F401
+    except ImportError:
+        expected = ["pure", "ticket_auth._ticketcore_py"]
+    else:
+        expected = ["compiled", "ticket_auth._ticketcore"]
+    assert _run_in_subprocess({}) == expected
+
+
+def test_compiled_core_is_active():
+    if os.environ.get("TICKET_AUTH_REQUIRE_EXTENSION") != "1":
+        pytest.skip("set TICKET_AUTH_REQUIRE_EXTENSION=1 to require the compiled core")
+    assert ticket_auth.CORE == "compiled"
+    import ticket_auth._ticketcore as compiled
+
+    assert ticket_auth.TicketFactory is compiled.TicketFactory
+    suffix = Path(compiled.__file__).suffix
+    assert suffix in (".so", ".pyd"), compiled.__file__
+    assert compiled.__spec__.loader.__class__.__name__ == "ExtensionFileLoader"
