@@ -30,9 +30,9 @@ from libc.string cimport memchr, memcpy
 import time as _time
 
 from ticket_auth import _wire
-from ticket_auth._digest import check_secret, ip_prefix, resolve_hashalg
+from ticket_auth._digest import check_max_length, check_secrets, ip_prefix, resolve_hashalg
 from ticket_auth.exception import TicketDigestError, TicketExpired, TicketParseError
-from ticket_auth.ticket_info import TicketInfo
+from ticket_auth.ticket_info import FallbackTicketInfo, TicketInfo
 
 __all__ = ["TicketFactory", "TicketInfo"]
 
@@ -170,9 +170,11 @@ _MESSAGES = (
 )
 cdef frozenset _ASCII_COMPATIBLE = _wire.ASCII_COMPATIBLE_ENCODINGS
 cdef type _TicketInfo = TicketInfo
-if not (issubclass(_TicketInfo, tuple) and _TicketInfo.__basicsize__ == tuple.__basicsize__
-        and _TicketInfo.__itemsize__ == tuple.__itemsize__ and len(_TicketInfo._fields) == 5):
-    raise ImportError("ticket_auth.ticket_info.TicketInfo is not the 5-field namedtuple this core builds")
+cdef type _FallbackTicketInfo = FallbackTicketInfo
+for _info_type in (_TicketInfo, _FallbackTicketInfo):
+    if not (issubclass(_info_type, tuple) and _info_type.__basicsize__ == tuple.__basicsize__
+            and _info_type.__itemsize__ == tuple.__itemsize__ and len(_info_type._fields) == 5):
+        raise ImportError(f"{_info_type.__name__} is not the 5-field namedtuple this core builds")
 _DEFAULT_TIMEOUT = _wire.DEFAULT_TIMEOUT
 _MAX_VALID_UNTIL = _wire.MAX_VALID_UNTIL
 
@@ -442,31 +444,113 @@ cdef Py_ssize_t _ip_prefix(object client_ip, unsigned char* out) except -1:
     return n
 
 
+cdef bytes _inner_input(const unsigned char* prefix, Py_ssize_t prefix_len, unsigned long timestamp,
+                        bytes secret, const unsigned char* fields, Py_ssize_t fields_len,
+                        Py_ssize_t bang1, Py_ssize_t bang2):
+    """prefix + timestamp (4 bytes, big-endian) + secret + fields, where fields[bang1] and
+    fields[bang2] (the '!' separators) become NUL; a negative bang is left alone."""
+    cdef Py_ssize_t secret_len = PyBytes_GET_SIZE(secret)
+    cdef Py_ssize_t head = prefix_len + 4 + secret_len
+    cdef unsigned char* d
+    if fields_len > PY_SSIZE_T_MAX - head:
+        raise MemoryError()
+    result = PyBytes_FromStringAndSize(NULL, head + fields_len)
+    d = <unsigned char*>PyBytes_AS_STRING(result)
+    memcpy(d, prefix, <size_t>prefix_len)
+    d[prefix_len] = <unsigned char>(timestamp >> 24)
+    d[prefix_len + 1] = <unsigned char>(timestamp >> 16)
+    d[prefix_len + 2] = <unsigned char>(timestamp >> 8)
+    d[prefix_len + 3] = <unsigned char>timestamp
+    memcpy(d + prefix_len + 4, PyBytes_AS_STRING(secret), <size_t>secret_len)
+    memcpy(d + head, fields, <size_t>fields_len)
+    if bang1 >= 0:                       # 0 <= bang1 < bang2 < fields_len
+        d[head + bang1] = 0
+        d[head + bang2] = 0
+    return result
+
+
+cdef bytes _checked_digest(object hash_object, Py_ssize_t digest_size):
+    digest = hash_object.digest()
+    if type(digest) is not bytes or PyBytes_GET_SIZE(digest) != digest_size:
+        raise RuntimeError("hash returned a digest of unexpected size")
+    return digest
+
+
+cdef bytes _nested_digest(object constructor, Py_ssize_t digest_size, bytes inner_input, bytes secret,
+                          bint hex_inner):
+    """H(inner + secret).digest() where inner = H(inner_input).digest() (ticket_auth) or its
+    lowercase hex text (mod_auth_tkt)."""
+    cdef Py_ssize_t secret_len = PyBytes_GET_SIZE(secret)
+    cdef Py_ssize_t inner_len = 2 * digest_size if hex_inner else digest_size
+    cdef const unsigned char* raw
+    cdef unsigned char* d
+    cdef Py_ssize_t i
+    inner = _checked_digest(constructor(inner_input), digest_size)
+    raw = <const unsigned char*>PyBytes_AS_STRING(inner)
+    outer_input = PyBytes_FromStringAndSize(NULL, inner_len + secret_len)
+    d = <unsigned char*>PyBytes_AS_STRING(outer_input)
+    if hex_inner:
+        for i in range(digest_size):     # 2 * i + 1 < inner_len
+            d[2 * i] = ta_hex_lower[raw[i] >> 4]
+            d[2 * i + 1] = ta_hex_lower[raw[i] & 0x0F]
+    else:
+        memcpy(d, raw, <size_t>digest_size)
+    memcpy(d + inner_len, PyBytes_AS_STRING(secret), <size_t>secret_len)
+    return _checked_digest(constructor(outer_input), digest_size)
+
+
+cdef Py_ssize_t _match_secret(object constructor, Py_ssize_t digest_size, tuple secrets,
+                              const unsigned char* prefix, Py_ssize_t prefix_len, unsigned long timestamp,
+                              const unsigned char* fields, Py_ssize_t fields_len,
+                              Py_ssize_t bang1, Py_ssize_t bang2, bint hex_inner,
+                              const unsigned char* digest) except -2:
+    """Index of the first secret whose digest equals ``digest`` (compared in constant time),
+    or -1: then every secret has cost exactly one digest, whichever it was."""
+    cdef Py_ssize_t index
+    for index in range(len(secrets)):
+        secret = <bytes>secrets[index]
+        expected = _nested_digest(constructor, digest_size,
+                                  _inner_input(prefix, prefix_len, timestamp, secret, fields, fields_len,
+                                               bang1, bang2),
+                                  secret, hex_inner)
+        if ta_equal_ct(<const unsigned char*>PyBytes_AS_STRING(expected), digest, digest_size):
+            return index
+    return -1
+
+
 @cython.auto_pickle(False)
 cdef class TicketFactory:
-    """Mints and validates tickets signed with ``secret`` using hashlib's ``hashalg``."""
+    """Mints and validates tickets signed with ``secret`` using hashlib's ``hashalg``.
 
-    cdef bytes _secret
+    ``fallback_secrets`` (keyword-only) are older secrets that ``validate`` still accepts
+    (``new`` always signs with ``secret``); ``max_length`` rejects longer tickets before any
+    other work.
+    """
+
+    cdef tuple _secrets                  # (secret, *fallback_secrets), all non-empty bytes
     cdef object _hash
     cdef object _hashalg
     cdef Py_ssize_t _digest_size
     cdef Py_ssize_t _hex_len
+    cdef Py_ssize_t _max_length          # -1: no limit
 
-    def __init__(self, secret, hashalg="sha512"):
-        secret = check_secret(secret)
+    def __init__(self, secret, hashalg="sha512", *, fallback_secrets=(), max_length=None):
+        secrets = check_secrets(secret, fallback_secrets)
         constructor, digest_size = resolve_hashalg(hashalg)
+        limit = check_max_length(max_length)
         if not 0 < digest_size <= MAX_DIGEST:
             raise ValueError("unsupported digest size")
-        self._secret = secret
+        self._secrets = secrets
         self._hash = constructor
         self._hashalg = hashalg
         self._digest_size = digest_size
         self._hex_len = 2 * digest_size
+        self._max_length = -1 if limit is None else limit
 
     cdef int _ready(self) except -1:
         # A factory whose __init__ never ran (TicketFactory.__new__, or a subclass that does
         # not call super().__init__) has no secret: refuse rather than read it.
-        if self._secret is None:
+        if self._secrets is None:
             raise AttributeError(f"{type(self).__qualname__}.__init__ was not called: the factory has no secret")
         return 0
 
@@ -476,67 +560,12 @@ cdef class TicketFactory:
     def __reduce_ex__(self, protocol):
         raise TypeError("TicketFactory holds a secret and cannot be pickled or copied")
 
-    cdef bytes _inner_input(self, const unsigned char* prefix, Py_ssize_t prefix_len,
-                            unsigned long valid_until, const unsigned char* signed,
-                            Py_ssize_t signed_len, Py_ssize_t bang1, Py_ssize_t bang2, object encoding,
-                            object ticket):
-        """data0 + secret + data1, where signed is "UID!TOKENS!DATA" (ASCII) with its
-        separators at bang1 and bang2. When validating (``ticket`` is not None), fields the
-        encoding cannot encode are a TicketParseError; when minting, the UnicodeError itself."""
-        cdef Py_ssize_t secret_len = PyBytes_GET_SIZE(self._secret)
-        cdef Py_ssize_t head = prefix_len + 4 + secret_len
-        cdef unsigned char* d
-        cdef bytes data1 = None
-        if encoding not in _ASCII_COMPATIBLE:
-            text = PyUnicode_DecodeASCII(<const char*>signed, signed_len, NULL)
-            text = text.replace("!", "\0")
-            if ticket is None:
-                data1 = text.encode(encoding)
-            else:
-                try:
-                    data1 = text.encode(encoding)
-                except UnicodeError:
-                    raise TicketParseError(ticket, _wire.NOT_ENCODABLE) from None
-            signed = <const unsigned char*>PyBytes_AS_STRING(data1)
-            signed_len = PyBytes_GET_SIZE(data1)
-        if signed_len > PY_SSIZE_T_MAX - head:
-            raise MemoryError()
-        result = PyBytes_FromStringAndSize(NULL, head + signed_len)
-        d = <unsigned char*>PyBytes_AS_STRING(result)
-        memcpy(d, prefix, <size_t>prefix_len)
-        d[prefix_len] = <unsigned char>(valid_until >> 24)
-        d[prefix_len + 1] = <unsigned char>(valid_until >> 16)
-        d[prefix_len + 2] = <unsigned char>(valid_until >> 8)
-        d[prefix_len + 3] = <unsigned char>valid_until
-        memcpy(d + prefix_len + 4, PyBytes_AS_STRING(self._secret), <size_t>secret_len)
-        memcpy(d + head, signed, <size_t>signed_len)
-        if data1 is None:                # 0 <= bang1 < bang2 < signed_len
-            d[head + bang1] = 0
-            d[head + bang2] = 0
-        return result
-
-    cdef bytes _digest(self, bytes inner_input):
-        """H(H(inner_input).digest() + secret).digest(), checked to be digest_size long."""
-        cdef Py_ssize_t secret_len = PyBytes_GET_SIZE(self._secret)
-        cdef unsigned char* d
-        inner = self._hash(inner_input).digest()
-        if type(inner) is not bytes or PyBytes_GET_SIZE(inner) != self._digest_size:
-            raise RuntimeError("hash returned a digest of unexpected size")
-        outer_input = PyBytes_FromStringAndSize(NULL, self._digest_size + secret_len)
-        d = <unsigned char*>PyBytes_AS_STRING(outer_input)
-        memcpy(d, PyBytes_AS_STRING(inner), <size_t>self._digest_size)
-        memcpy(d + self._digest_size, PyBytes_AS_STRING(self._secret), <size_t>secret_len)
-        outer = self._hash(outer_input).digest()
-        if type(outer) is not bytes or PyBytes_GET_SIZE(outer) != self._digest_size:
-            raise RuntimeError("hash returned a digest of unexpected size")
-        return outer
-
     def new(self, user_id, tokens=None, user_data=None, valid_until=None, client_ip=None, encoding="utf-8"):
-        """Mint a ticket (str). ``tokens`` is a sequence of str/bytes; see the README."""
+        """Mint a ticket (str), signed with the current secret. See the README."""
         cdef unsigned char stack[STACK_BUFFER]
         cdef unsigned char prefix[MAX_PREFIX]
         cdef Buffer signed
-        cdef Py_ssize_t bang1, bang2, prefix_len, i
+        cdef Py_ssize_t bang1, bang2, prefix_len, i, length
         cdef unsigned long until
         cdef unsigned char* d
         cdef const unsigned char* raw
@@ -567,11 +596,23 @@ cdef class TicketFactory:
             if user_data:
                 _quote_into(&signed, user_data, _wire.USER_DATA_TYPE_ERROR)
             prefix_len = _ip_prefix(client_ip, prefix)
-            digest = self._digest(self._inner_input(prefix, prefix_len, until, signed.data,
-                                                    signed.length, bang1, bang2, encoding, None))
+            secret = <bytes>self._secrets[0]
+            if encoding in _ASCII_COMPATIBLE:
+                inner_input = _inner_input(prefix, prefix_len, until, secret, signed.data, signed.length,
+                                           bang1, bang2)
+            else:
+                data1 = PyUnicode_DecodeASCII(<const char*>signed.data, signed.length, NULL).replace(
+                    "!", "\0").encode(encoding)
+                inner_input = _inner_input(prefix, prefix_len, until, secret,
+                                           <const unsigned char*>PyBytes_AS_STRING(data1),
+                                           PyBytes_GET_SIZE(data1), -1, -1)
+            digest = _nested_digest(self._hash, self._digest_size, inner_input, secret, False)
             if signed.length > PY_SSIZE_T_MAX - self._hex_len - 8:
                 raise MemoryError()
-            ticket = PyUnicode_New(self._hex_len + 8 + signed.length, 127)
+            length = self._hex_len + 8 + signed.length
+            if 0 <= self._max_length < length:
+                raise ValueError(_wire.NEW_TOO_LONG_ERROR.format(length, self._max_length))
+            ticket = PyUnicode_New(length, 127)
             d = <unsigned char*>PyUnicode_DATA(ticket)   # ASCII: one byte per character
             raw = <const unsigned char*>PyBytes_AS_STRING(digest)
             for i in range(self._digest_size):           # digest is digest_size long
@@ -591,10 +632,12 @@ cdef class TicketFactory:
         return _wire.ascii_text(ticket)
 
     cdef const unsigned char* _check(self, object ticket, str text, Parsed* parsed) except NULL:
-        """Check the whole ticket (structure, canonical fields, UTF-8); return its bytes."""
+        """Check the whole ticket (length, structure, canonical fields, UTF-8); return its bytes."""
         cdef const unsigned char* p
         cdef int code
         self._ready()
+        if 0 <= self._max_length < PyUnicode_GET_LENGTH(text):
+            raise TicketParseError(ticket, _wire.TOO_LONG)
         if not PyUnicode_IS_ASCII(text):
             raise TicketParseError(ticket, _wire.NOT_ASCII)
         p = <const unsigned char*>PyUnicode_DATA(text)   # ASCII: one byte per character
@@ -603,8 +646,9 @@ cdef class TicketFactory:
             raise TicketParseError(ticket, _MESSAGES[code])
         return p
 
-    cdef object _info(self, str text, const unsigned char* p, Parsed* parsed, object valid_until):
-        """The TicketInfo of a ticket that _check accepted."""
+    cdef object _info(self, str text, const unsigned char* p, Parsed* parsed, object valid_until,
+                      type info_type):
+        """The TicketInfo (or FallbackTicketInfo) of a ticket that _check accepted."""
         cdef Py_ssize_t i, start, count
         user_id = _unquote(text, p, parsed.rest, parsed.bang1, parsed.uid_kind)
         if parsed.bang2 == parsed.bang1 + 1:
@@ -625,7 +669,7 @@ cdef class TicketFactory:
                     count += 1
                     start = i + 1
         user_data = _unquote(text, p, parsed.bang2 + 1, PyUnicode_GET_LENGTH(text), parsed.data_kind)
-        return ta_make_info(_TicketInfo, PyUnicode_Substring(text, 0, self._hex_len), user_id,
+        return ta_make_info(info_type, PyUnicode_Substring(text, 0, self._hex_len), user_id,
                             tokens, user_data, valid_until)
 
     def validate(self, ticket, client_ip=None, now=None, encoding="utf-8"):
@@ -636,16 +680,24 @@ cdef class TicketFactory:
         """
         cdef Parsed parsed
         cdef unsigned char prefix[MAX_PREFIX]
-        cdef Py_ssize_t prefix_len, rest
+        cdef Py_ssize_t prefix_len, rest, matched
         cdef str text = self._text(ticket)
         cdef const unsigned char* p = self._check(ticket, text, &parsed)
         prefix_len = _ip_prefix(client_ip, prefix)
         rest = parsed.rest
-        inner_input = self._inner_input(
-            prefix, prefix_len, parsed.valid_until, p + rest, PyUnicode_GET_LENGTH(text) - rest,
-            parsed.bang1 - rest, parsed.bang2 - rest, encoding, ticket)
-        expected = self._digest(inner_input)
-        if not ta_equal_ct(<const unsigned char*>PyBytes_AS_STRING(expected), parsed.digest, self._digest_size):
+        if encoding in _ASCII_COMPATIBLE:
+            matched = _match_secret(self._hash, self._digest_size, self._secrets, prefix, prefix_len,
+                                    parsed.valid_until, p + rest, PyUnicode_GET_LENGTH(text) - rest,
+                                    parsed.bang1 - rest, parsed.bang2 - rest, False, parsed.digest)
+        else:
+            try:
+                data1 = text[rest:].replace("!", "\0").encode(encoding)
+            except UnicodeError:
+                raise TicketParseError(ticket, _wire.NOT_ENCODABLE) from None
+            matched = _match_secret(self._hash, self._digest_size, self._secrets, prefix, prefix_len,
+                                    parsed.valid_until, <const unsigned char*>PyBytes_AS_STRING(data1),
+                                    PyBytes_GET_SIZE(data1), -1, -1, False, parsed.digest)
+        if matched < 0:
             raise TicketDigestError(ticket)
         if now is None:
             now = _time.time()
@@ -653,11 +705,11 @@ cdef class TicketFactory:
         if valid_until <= now:
             raise TicketExpired(ticket)
         # Only an accepted ticket pays for its TicketInfo.
-        return self._info(text, p, &parsed, valid_until)
+        return self._info(text, p, &parsed, valid_until, _TicketInfo if matched == 0 else _FallbackTicketInfo)
 
     def parse(self, ticket):
         """Return the ticket's ``TicketInfo`` without checking the digest or the time."""
         cdef Parsed parsed
         cdef str text = self._text(ticket)
         cdef const unsigned char* p = self._check(ticket, text, &parsed)
-        return self._info(text, p, &parsed, parsed.valid_until)
+        return self._info(text, p, &parsed, parsed.valid_until, _TicketInfo)

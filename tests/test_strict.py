@@ -544,9 +544,13 @@ def test_compiled_core_source_uses_constant_time_compare(compiled_core):
     assert re.search(r"acc\s*\|=\s*\(unsigned char\)\s*\(\s*a\[i\]\s*\^\s*b\[i\]\s*\)", loop)
     assert "break" not in loop and "goto" not in loop
     assert re.search(r"return\s+acc\s*==\s*0", source[start:start + len(body) + 40])
+    # validate compares through _match_secret, which compares with ta_equal_ct only.
     validate = re.search(r"\n    def validate\(.*?(?=\n    def |\Z)", source, re.S)
-    assert validate and "ta_equal_ct(" in validate.group(0)
+    assert validate and "_match_secret(" in validate.group(0)
     assert "memcmp" not in validate.group(0)
+    match_secret = re.search(r"\ncdef Py_ssize_t _match_secret\(.*?(?=\n\n\n)", source, re.S)
+    assert match_secret and "ta_equal_ct(" in match_secret.group(0)
+    assert "memcmp" not in match_secret.group(0) and "==" not in match_secret.group(0).split("ta_equal_ct(")[1]
 
 
 # --- clear errors at the boundary -------------------------------------------------------------

@@ -34,6 +34,30 @@ def check_secret(secret):
     return value
 
 
+def check_secrets(secret, fallback_secrets):
+    """``(secret, *fallback_secrets)`` as a tuple of non-empty bytes (key rotation)."""
+    if isinstance(fallback_secrets, (str, bytes, bytearray, memoryview)):
+        raise TypeError("fallback_secrets must be a sequence of bytes secrets, not a single secret")
+    try:
+        fallbacks = tuple(fallback_secrets)
+    except TypeError:
+        raise TypeError(
+            f"fallback_secrets must be a sequence of bytes secrets, not {type(fallback_secrets).__name__}"
+        ) from None
+    return (check_secret(secret), *(check_secret(fallback) for fallback in fallbacks))
+
+
+def check_max_length(max_length):
+    """``None`` (no limit) or a positive int: the longest ticket validate/parse will look at."""
+    if max_length is None:
+        return None
+    if isinstance(max_length, bool) or not isinstance(max_length, int):
+        raise TypeError(f"max_length must be an int or None, not {type(max_length).__name__}")
+    if max_length <= 0:
+        raise ValueError(f"max_length must be positive, not {max_length}")
+    return max_length
+
+
 def resolve_hashalg(hashalg):
     """Return ``(constructor, digest_size)`` for a hashlib algorithm name (any case).
 

@@ -13,9 +13,9 @@ import time
 from urllib.parse import quote, unquote_to_bytes
 
 from . import _wire
-from ._digest import check_secret, ip_prefix, resolve_hashalg
+from ._digest import check_max_length, check_secrets, ip_prefix, resolve_hashalg
 from .exception import TicketDigestError, TicketExpired, TicketParseError
-from .ticket_info import TicketInfo
+from .ticket_info import FallbackTicketInfo, TicketInfo
 
 __all__ = ["TicketFactory", "TicketInfo"]
 
@@ -71,21 +71,27 @@ def _unquote_utf8(field):
 
 
 class TicketFactory:
-    """Mints and validates tickets signed with ``secret`` using hashlib's ``hashalg``."""
+    """Mints and validates tickets signed with ``secret`` using hashlib's ``hashalg``.
 
-    __slots__ = ("_secret", "_hash", "_hex_len", "_pattern", "_hashalg")
+    ``fallback_secrets`` (keyword-only) are older secrets that ``validate`` still accepts
+    (``new`` always signs with ``secret``); ``max_length`` rejects longer tickets before any
+    other work.
+    """
 
-    def __init__(self, secret, hashalg="sha512"):
+    __slots__ = ("_secrets", "_hash", "_hex_len", "_pattern", "_hashalg", "_max_length")
+
+    def __init__(self, secret, hashalg="sha512", *, fallback_secrets=(), max_length=None):
         # Everything is checked before anything is assigned: a failed call changes nothing.
-        secret = check_secret(secret)
+        secrets = check_secrets(secret, fallback_secrets)
         constructor, digest_size = resolve_hashalg(hashalg)
+        max_length = check_max_length(max_length)
         hex_len = 2 * digest_size
         # Structure only; fields holding '%' get the strict escape check afterwards.
         pattern = re.compile(
             rf"([0-9a-f]{{{hex_len}}})([0-9a-f]{{8}})([A-Za-z0-9_.~/%-]*)!([A-Za-z0-9_.~/%,-]*)!([A-Za-z0-9_.~/%-]*)"
         )
-        self._secret, self._hash, self._hashalg = secret, constructor, hashalg
-        self._hex_len, self._pattern = hex_len, pattern
+        self._secrets, self._hash, self._hashalg = secrets, constructor, hashalg
+        self._hex_len, self._pattern, self._max_length = hex_len, pattern, max_length
 
     def __repr__(self):
         return f"{type(self).__module__}.{type(self).__qualname__}(hashalg={self._hashalg!r})"
@@ -93,9 +99,9 @@ class TicketFactory:
     def __reduce_ex__(self, protocol):
         raise TypeError("TicketFactory holds a secret and cannot be pickled or copied")
 
-    def _digest(self, data0, data1):
-        inner = self._hash(data0 + self._secret + data1).digest()
-        return self._hash(inner + self._secret).hexdigest()
+    def _digest(self, data0, data1, secret):
+        inner = self._hash(data0 + secret + data1).digest()
+        return self._hash(inner + secret).hexdigest()
 
     def new(self, user_id, tokens=None, user_data=None, valid_until=None, client_ip=None, encoding="utf-8"):
         """Mint a ticket (str). ``tokens`` is a sequence of str/bytes; see the README."""
@@ -106,7 +112,10 @@ class TicketFactory:
         data0 = _client_prefix(client_ip) + valid_until.to_bytes(4, "big")
         signed = f"{uid}\0{token_text}\0{data_text}"
         data1 = signed.encode("ascii" if encoding in _wire.ASCII_COMPATIBLE_ENCODINGS else encoding)
-        return f"{self._digest(data0, data1)}{valid_until:08x}{uid}!{token_text}!{data_text}"
+        ticket = f"{self._digest(data0, data1, self._secrets[0])}{valid_until:08x}{uid}!{token_text}!{data_text}"
+        if self._max_length is not None and len(ticket) > self._max_length:
+            raise ValueError(_wire.NEW_TOO_LONG_ERROR.format(len(ticket), self._max_length))
+        return ticket
 
     def validate(self, ticket, client_ip=None, now=None, encoding="utf-8"):
         """Return the ticket's ``TicketInfo`` if its digest is right and it has not expired.
@@ -125,21 +134,26 @@ class TicketFactory:
                 data1 = signed.encode(encoding)
             except UnicodeError:
                 raise TicketParseError(ticket, _wire.NOT_ENCODABLE) from None
-        if not hmac.compare_digest(self._digest(data0, data1), info.digest):
+        for index, secret in enumerate(self._secrets):
+            if hmac.compare_digest(self._digest(data0, data1, secret), info.digest):
+                break
+        else:  # every secret cost one digest, whichever it was
             raise TicketDigestError(ticket)
         if now is None:
             now = time.time()
         if info.valid_until <= now:
             raise TicketExpired(ticket)
-        return info
+        return info if index == 0 else _new_info(FallbackTicketInfo, info)
 
     def parse(self, ticket):
         """Return the ticket's ``TicketInfo`` without checking the digest or the time."""
         return self._parse(ticket, self._text(ticket))[0]
 
-    @staticmethod
-    def _text(ticket):
-        return ticket if isinstance(ticket, str) else _wire.ascii_text(ticket)
+    def _text(self, ticket):
+        text = ticket if isinstance(ticket, str) else _wire.ascii_text(ticket)
+        if self._max_length is not None and len(text) > self._max_length:
+            raise TicketParseError(ticket, _wire.TOO_LONG)
+        return text
 
     def _parse(self, ticket, text):
         """``(TicketInfo, "UID!TOKENS!DATA")`` for a canonical ticket, else TicketParseError."""

@@ -7,8 +7,9 @@ TOKENS (comma-joined) and DATA are ``urllib.parse.quote``'d with its defaults. A
 accepted only in exactly the form ``new`` mints, so both cores check the same things in the
 same order and raise the same messages:
 
-1. the ticket is ASCII (bytes-like tickets are decoded as ASCII);
-2. it is long enough to hold DIGEST and TIME;
+0. a bytes-like ticket is ASCII (it is decoded first);
+1. the ticket is no longer than the factory's ``max_length``, if it has one;
+2. the ticket is ASCII and long enough to hold DIGEST and TIME;
 3. DIGEST and TIME are lowercase hex;
 4. the rest has exactly two ``!``;
 5. UID, TOKENS and DATA (in that order) are in canonical quoted form;
@@ -31,6 +32,7 @@ SAFE_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxy
 # Encodings under which the (ASCII) quoted text encodes to itself, so no encode is needed.
 ASCII_COMPATIBLE_ENCODINGS = frozenset({"utf-8", "utf8", "UTF-8", "ascii", "latin-1", "latin1"})
 
+TOO_LONG = "ticket is longer than max_length"
 NOT_ASCII = "ticket contains non-ASCII characters"
 TOO_SHORT = "ticket is too short"
 BAD_DIGEST = "digest is not lowercase hex"
@@ -50,6 +52,7 @@ USER_ID_TYPE_ERROR = "user_id must be str or bytes, not {}"
 TOKEN_TYPE_ERROR = "each token must be str or bytes, not {}"
 TOKENS_STR_ERROR = "tokens must be a sequence of str or bytes, not a single {}"
 USER_DATA_TYPE_ERROR = "user_data must be str or bytes, not {}"
+NEW_TOO_LONG_ERROR = "the ticket would be {} characters long, more than max_length={}"
 VALID_UNTIL_RANGE_ERROR = "valid_until must be between 0 and 4294967295 (32-bit seconds), not {}"
 
 

@@ -2,7 +2,7 @@
 
 from collections import namedtuple
 
-__all__ = ["TicketInfo"]
+__all__ = ["FallbackTicketInfo", "TicketInfo"]
 
 TicketInfo = namedtuple("TicketInfo", ["digest", "user_id", "tokens", "user_data", "valid_until"])
 TicketInfo.__doc__ = """The fields of a ticket, unquoted.
@@ -11,4 +11,16 @@ digest: the ticket's own digest text (lowercase hex).
 user_id, user_data: str.
 tokens: tuple of str (``()`` when the ticket has none).
 valid_until: int, seconds since the epoch.
+
+``fallback_secret_used`` is False: the ticket was signed with the factory's current secret.
 """
+TicketInfo.fallback_secret_used = False
+
+
+class FallbackTicketInfo(TicketInfo):
+    """A ``TicketInfo`` from ``validate`` for a ticket signed with one of the factory's
+    ``fallback_secrets``: still valid, but reissue it (``factory.new(...)``) so that it is
+    signed with the current secret before the old one is retired."""
+
+    __slots__ = ()
+    fallback_secret_used = True
