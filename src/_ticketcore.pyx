@@ -29,12 +29,12 @@ from libc.string cimport memchr, memcpy
 
 import time as _time
 
-from ticket_auth import _wire
+from ticket_auth import _authtkt, _wire
 from ticket_auth._digest import check_max_length, check_secrets, ip_prefix, resolve_hashalg
 from ticket_auth.exception import TicketDigestError, TicketExpired, TicketParseError
-from ticket_auth.ticket_info import FallbackTicketInfo, TicketInfo
+from ticket_auth.ticket_info import AuthTktInfo, FallbackAuthTktInfo, FallbackTicketInfo, TicketInfo
 
-__all__ = ["TicketFactory", "TicketInfo"]
+__all__ = ["AuthTktFactory", "AuthTktInfo", "TicketFactory", "TicketInfo"]
 
 cdef extern from "Python.h":
     bint PyUnicode_IS_ASCII(object o)
@@ -123,6 +123,77 @@ cdef extern from *:
         return 1;
     }
 
+    /* The same check on plain (unescaped) bytes. */
+    static int ta_utf8_valid(const unsigned char *p, Py_ssize_t n) {
+        Py_ssize_t i = 0;
+        while (i < n) {
+            unsigned char c = p[i++];
+            unsigned char lo = 0x80, hi = 0xBF;
+            int need;
+            if (c < 0x80) continue;
+            if (c >= 0xC2 && c <= 0xDF) need = 1;
+            else if (c == 0xE0) { need = 2; lo = 0xA0; }
+            else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) need = 2;
+            else if (c == 0xED) { need = 2; hi = 0x9F; }
+            else if (c == 0xF0) { need = 3; lo = 0x90; }
+            else if (c >= 0xF1 && c <= 0xF3) need = 3;
+            else if (c == 0xF4) { need = 3; hi = 0x8F; }
+            else return 0;
+            while (need-- > 0) {
+                if (i >= n) return 0;
+                c = p[i++];
+                if (c < lo || c > hi) return 0;
+                lo = 0x80;
+                hi = 0xBF;
+            }
+        }
+        return 1;
+    }
+
+    /* Standard base64 (A-Z a-z 0-9 + /), padding optional: the value of a character, or -1. */
+    static int ta_b64_value(unsigned char c) {
+        if (c >= 'A' && c <= 'Z') return c - 'A';
+        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+        if (c >= '0' && c <= '9') return c - '0' + 52;
+        if (c == '+') return 62;
+        if (c == '/') return 63;
+        return -1;
+    }
+
+    /* Length of the base64 text s[0:n] without its padding, or -1 when it is not of the form
+       (4 chars)* + optional (2 chars [+ "=="] | 3 chars [+ "="]). */
+    static Py_ssize_t ta_b64_core(const unsigned char *s, Py_ssize_t n) {
+        Py_ssize_t core = n, i;
+        while (core > 0 && n - core < 2 && s[core - 1] == '=') core--;
+        if (core != n) {                       /* padded: the whole must be a multiple of 4 */
+            if (n % 4 != 0 || (n - core == 2 && core % 4 != 2) || (n - core == 1 && core % 4 != 3)) return -1;
+        } else if (core % 4 == 1) {
+            return -1;
+        }
+        for (i = 0; i < core; i++) {
+            if (ta_b64_value(s[i]) < 0) return -1;
+        }
+        return core;
+    }
+
+    /* Decode core characters (validated by ta_b64_core) into out, core * 3 / 4 bytes;
+       leftover bits of a short final group are ignored, as binascii does. */
+    static void ta_b64_decode(const unsigned char *s, Py_ssize_t core, unsigned char *out) {
+        unsigned long acc = 0;
+        int bits = 0;
+        Py_ssize_t i, j = 0;
+        for (i = 0; i < core; i++) {
+            acc = ((acc << 6) | (unsigned long)ta_b64_value(s[i])) & 0xFFFFFF;
+            bits += 6;
+            if (bits >= 8) {
+                bits -= 8;
+                out[j++] = (unsigned char)(acc >> bits);
+            }
+        }
+    }
+
+    static const char ta_b64_alphabet[65] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
     static int ta_equal_ct(const unsigned char *a, const unsigned char *b, Py_ssize_t n) {
         volatile unsigned char acc = 0;
         Py_ssize_t i;
@@ -137,6 +208,10 @@ cdef extern from *:
     const char ta_hex_upper[16]
     int ta_equal_ct(const unsigned char* a, const unsigned char* b, Py_ssize_t n) noexcept nogil
     int ta_quoted_utf8_valid(const unsigned char* p, Py_ssize_t i, Py_ssize_t end) noexcept nogil
+    int ta_utf8_valid(const unsigned char* p, Py_ssize_t n) noexcept nogil
+    Py_ssize_t ta_b64_core(const unsigned char* s, Py_ssize_t n) noexcept nogil
+    void ta_b64_decode(const unsigned char* s, Py_ssize_t core, unsigned char* out) noexcept nogil
+    const char ta_b64_alphabet[65]
     object ta_make_info(type tp, object digest, object user_id, object tokens, object user_data,
                         object valid_until)
 
@@ -171,7 +246,9 @@ _MESSAGES = (
 cdef frozenset _ASCII_COMPATIBLE = _wire.ASCII_COMPATIBLE_ENCODINGS
 cdef type _TicketInfo = TicketInfo
 cdef type _FallbackTicketInfo = FallbackTicketInfo
-for _info_type in (_TicketInfo, _FallbackTicketInfo):
+cdef type _AuthTktInfo = AuthTktInfo
+cdef type _FallbackAuthTktInfo = FallbackAuthTktInfo
+for _info_type in (_TicketInfo, _FallbackTicketInfo, _AuthTktInfo, _FallbackAuthTktInfo):
     if not (issubclass(_info_type, tuple) and _info_type.__basicsize__ == tuple.__basicsize__
             and _info_type.__itemsize__ == tuple.__itemsize__ and len(_info_type._fields) == 5):
         raise ImportError(f"{_info_type.__name__} is not the 5-field namedtuple this core builds")
@@ -713,3 +790,325 @@ cdef class TicketFactory:
         cdef str text = self._text(ticket)
         cdef const unsigned char* p = self._check(ticket, text, &parsed)
         return self._info(text, p, &parsed, parsed.valid_until, _TicketInfo)
+
+
+# --- mod_auth_tkt -----------------------------------------------------------------------------------
+
+cdef unsigned long long _MASK32 = 0xFFFFFFFF
+
+
+cdef bytes _authtkt_field(object value, str what, bint forbid_bang):
+    """A mod_auth_tkt field as UTF-8 bytes, refusing what the format cannot carry."""
+    cdef bytes raw
+    if isinstance(value, str):
+        raw = (<str>value).encode("utf-8")       # UnicodeEncodeError for lone surrogates
+    elif isinstance(value, (bytes, bytearray)):
+        raw = bytes(value)
+        if not ta_utf8_valid(<const unsigned char*>PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw)):
+            raise ValueError(_authtkt.UTF8_ERROR.format(what))
+    else:
+        raise TypeError(_authtkt.FIELD_TYPE_ERROR.format(what, type(value).__name__))
+    if memchr(PyBytes_AS_STRING(raw), 0, <size_t>PyBytes_GET_SIZE(raw)) != NULL:
+        raise ValueError(_authtkt.NUL_ERROR.format(what))
+    if forbid_bang and memchr(PyBytes_AS_STRING(raw), c'!', <size_t>PyBytes_GET_SIZE(raw)) != NULL:
+        raise ValueError(_authtkt.BANG_ERROR.format(what))
+    return raw
+
+
+cdef int _authtkt_ip4(object client_ip, unsigned char* ip4) except -1:
+    cdef unsigned char prefix[MAX_PREFIX]
+    if _ip_prefix(client_ip, prefix) != 5:
+        raise ValueError(_authtkt.IPV6_ERROR.format(client_ip))
+    memcpy(ip4, prefix + 1, 4)
+    return 0
+
+
+cdef bytes _authtkt_fields(const unsigned char* uid, Py_ssize_t uid_len, const unsigned char* tokens,
+                           Py_ssize_t tokens_len, const unsigned char* data, Py_ssize_t data_len):
+    """UID + NUL + TOKENS + NUL + DATA (lengths are of live buffers, so their sum fits)."""
+    cdef unsigned char* d
+    result = PyBytes_FromStringAndSize(NULL, uid_len + tokens_len + data_len + 2)
+    d = <unsigned char*>PyBytes_AS_STRING(result)
+    memcpy(d, uid, <size_t>uid_len)
+    d[uid_len] = 0
+    memcpy(d + uid_len + 1, tokens, <size_t>tokens_len)
+    d[uid_len + 1 + tokens_len] = 0
+    memcpy(d + uid_len + 2 + tokens_len, data, <size_t>data_len)
+    return result
+
+
+cdef struct AuthTktParsed:
+    Py_ssize_t rest              # first UID byte
+    Py_ssize_t first             # the '!' after UID
+    Py_ssize_t second            # the '!' after TOKENS, or -1 when the tokens part is omitted
+    unsigned long timestamp
+    unsigned char digest[MAX_DIGEST]
+
+
+@cython.auto_pickle(False)
+cdef class AuthTktFactory:
+    """Mints and validates Apache mod_auth_tkt 2.x tickets (see ticket_auth.mod_auth_tkt)."""
+
+    cdef tuple _secrets
+    cdef object _hash
+    cdef object _digest
+    cdef Py_ssize_t _digest_size
+    cdef Py_ssize_t _hex_len
+    cdef unsigned long long _timeout
+    cdef Py_ssize_t _max_length          # -1: no limit
+
+    def __init__(self, secret, digest, *, fallback_secrets=(), timeout=_authtkt.DEFAULT_TIMEOUT, max_length=None):
+        secrets = check_secrets(secret, fallback_secrets)
+        constructor, digest_size = resolve_hashalg(_authtkt.check_digest(digest))
+        timeout = _authtkt.check_timeout(timeout)
+        limit = check_max_length(max_length)
+        if not 0 < digest_size <= MAX_DIGEST:
+            raise ValueError("unsupported digest size")
+        self._secrets = secrets
+        self._hash = constructor
+        self._digest = digest
+        self._digest_size = digest_size
+        self._hex_len = 2 * digest_size
+        self._timeout = timeout
+        self._max_length = -1 if limit is None else limit
+
+    cdef int _ready(self) except -1:
+        if self._secrets is None:
+            raise AttributeError(f"{type(self).__qualname__}.__init__ was not called: the factory has no secret")
+        return 0
+
+    def __repr__(self):
+        return f"{type(self).__module__}.{type(self).__qualname__}(digest={self._digest!r}, timeout={self._timeout})"
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("AuthTktFactory holds a secret and cannot be pickled or copied")
+
+    def new(self, user_id, tokens=(), user_data="", timestamp=None, client_ip=None, *, raw=False):
+        """A cookie value (base64 by default, the raw ticket text with ``raw=True``)."""
+        cdef unsigned char ip4[4]
+        cdef unsigned long ts
+        cdef Py_ssize_t i, uid_len, tokens_len, data_len, middle, length, out_len
+        cdef const unsigned char* digest
+        cdef unsigned char* d
+        cdef unsigned char* src
+        cdef unsigned long group
+        self._ready()
+        if timestamp is None:
+            timestamp = int(_time.time())
+        elif type(timestamp) is not int:
+            timestamp = int(timestamp)
+        if not 0 <= timestamp <= _MAX_VALID_UNTIL:
+            raise ValueError(_authtkt.TIMESTAMP_RANGE_ERROR.format(timestamp))
+        ts = timestamp
+        uid = _authtkt_field(user_id, "user_id", True)
+        token_text = b""
+        if tokens:
+            if isinstance(tokens, (str, bytes, bytearray)):
+                raise TypeError(_authtkt.TOKENS_STR_ERROR.format(type(tokens).__name__))
+            parts = [_authtkt_field(token, "a token", True) for token in tokens]
+            for part in parts:
+                if memchr(PyBytes_AS_STRING(<bytes>part), c',', <size_t>PyBytes_GET_SIZE(<bytes>part)) != NULL:
+                    raise ValueError(_authtkt.COMMA_ERROR)
+            token_text = b",".join(parts)
+        data = _authtkt_field(user_data, "user_data", False) if user_data else b""
+        _authtkt_ip4(client_ip, ip4)
+        uid_len, tokens_len, data_len = len(uid), len(token_text), len(data)
+        secret = <bytes>self._secrets[0]
+        fields = _authtkt_fields(<const unsigned char*>PyBytes_AS_STRING(uid), uid_len,
+                                 <const unsigned char*>PyBytes_AS_STRING(token_text), tokens_len,
+                                 <const unsigned char*>PyBytes_AS_STRING(data), data_len)
+        expected = _nested_digest(self._hash, self._digest_size,
+                                  _inner_input(ip4, 4, ts, secret, <const unsigned char*>PyBytes_AS_STRING(fields),
+                                               PyBytes_GET_SIZE(fields), -1, -1),
+                                  secret, True)
+        digest = <const unsigned char*>PyBytes_AS_STRING(expected)
+        # The tokens part is omitted when there are none, unless the data holds a '!'.
+        middle = 2 + tokens_len if tokens_len or memchr(PyBytes_AS_STRING(data), c'!', <size_t>data_len) != NULL else 1
+        length = self._hex_len + 8 + uid_len + middle + data_len
+        ticket = PyBytes_FromStringAndSize(NULL, length)
+        d = <unsigned char*>PyBytes_AS_STRING(ticket)
+        for i in range(self._digest_size):
+            d[2 * i] = ta_hex_lower[digest[i] >> 4]
+            d[2 * i + 1] = ta_hex_lower[digest[i] & 0x0F]
+        d += self._hex_len
+        for i in range(8):
+            d[i] = ta_hex_lower[(ts >> (28 - 4 * i)) & 0x0F]
+        d += 8
+        memcpy(d, PyBytes_AS_STRING(uid), <size_t>uid_len)
+        d += uid_len
+        d[0] = c'!'
+        if middle > 1:
+            memcpy(d + 1, PyBytes_AS_STRING(token_text), <size_t>tokens_len)
+            d[1 + tokens_len] = c'!'
+        memcpy(d + middle, PyBytes_AS_STRING(data), <size_t>data_len)
+        if raw:
+            cookie = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(ticket), length, NULL)   # UTF-8 fields
+        else:
+            out_len = 4 * ((length + 2) // 3)
+            cookie = PyUnicode_New(out_len, 127)
+            d = <unsigned char*>PyUnicode_DATA(cookie)
+            src = <unsigned char*>PyBytes_AS_STRING(ticket)
+            for i in range(0, length, 3):                # d[4 * (i // 3) + 3] < out_len
+                group = <unsigned long>src[i] << 16
+                if i + 1 < length:
+                    group |= <unsigned long>src[i + 1] << 8
+                if i + 2 < length:
+                    group |= src[i + 2]
+                d[0] = ta_b64_alphabet[(group >> 18) & 63]
+                d[1] = ta_b64_alphabet[(group >> 12) & 63]
+                d[2] = ta_b64_alphabet[(group >> 6) & 63] if i + 1 < length else c'='
+                d[3] = ta_b64_alphabet[group & 63] if i + 2 < length else c'='
+                d += 4
+        if 0 <= self._max_length < len(cookie):
+            raise ValueError(_authtkt.NEW_TOO_LONG_ERROR.format(len(cookie), self._max_length))
+        return cookie
+
+    cdef bytes _ticket(self, object cookie, AuthTktParsed* parsed):
+        """The raw ticket inside a cookie value, structurally checked (see _authtkt)."""
+        cdef const unsigned char* v
+        cdef const unsigned char* bang
+        cdef Py_ssize_t n, i, core
+        cdef unsigned char hi, lo
+        cdef unsigned int bad = 0
+        cdef unsigned long value = 0
+        cdef bytes ticket
+        cdef object keep = cookie
+        self._ready()
+        if isinstance(cookie, str):
+            try:
+                v = <const unsigned char*>PyUnicode_AsUTF8AndSize(cookie, &n)
+            except UnicodeEncodeError:
+                if 0 <= self._max_length < PyUnicode_GET_LENGTH(cookie):
+                    raise TicketParseError(cookie, _authtkt.TOO_LONG) from None
+                raise TicketParseError(cookie, _authtkt.NOT_ENCODABLE) from None
+        elif isinstance(cookie, bytes):
+            v = <const unsigned char*>PyBytes_AS_STRING(cookie)
+            n = PyBytes_GET_SIZE(cookie)
+        else:
+            try:
+                view = memoryview(cookie)
+            except TypeError:
+                raise TypeError(_authtkt.COOKIE_TYPE_ERROR.format(type(cookie).__name__)) from None
+            with view:
+                keep = view.tobytes()
+            v = <const unsigned char*>PyBytes_AS_STRING(keep)
+            n = PyBytes_GET_SIZE(keep)
+        if 0 <= self._max_length < n:
+            raise TicketParseError(cookie, _authtkt.TOO_LONG)
+        if n >= 2 and v[0] == c'"' and v[n - 1] == c'"':
+            v += 1
+            n -= 2
+        if memchr(v, c'!', <size_t>n) != NULL:
+            ticket = PyBytes_FromStringAndSize(<const char*>v, n)
+        else:
+            for i in range(n - 2):               # i + 2 < n
+                if v[i] == c'%' and v[i + 1] == c'2' and v[i + 2] == c'1':
+                    ticket = _authtkt.unescape(cookie, PyBytes_FromStringAndSize(<const char*>v, n))
+                    break
+            else:
+                core = ta_b64_core(v, n)
+                if core < 0:
+                    raise TicketParseError(cookie, _authtkt.BAD_BASE64)
+                ticket = PyBytes_FromStringAndSize(NULL, core * 3 // 4)
+                ta_b64_decode(v, core, <unsigned char*>PyBytes_AS_STRING(ticket))
+                if memchr(PyBytes_AS_STRING(ticket), c'!', <size_t>PyBytes_GET_SIZE(ticket)) == NULL:
+                    raise TicketParseError(cookie, _authtkt.BAD_BASE64)
+        v = <const unsigned char*>PyBytes_AS_STRING(ticket)
+        n = PyBytes_GET_SIZE(ticket)
+        if n < self._hex_len + 8:
+            raise TicketParseError(cookie, _authtkt.TOO_SHORT)
+        for i in range(self._digest_size):       # 2 * i + 1 < hex_len <= n
+            hi = v[2 * i]
+            lo = v[2 * i + 1]
+            bad |= (ta_class[hi] & ta_class[lo] & LOWER_HEX) ^ LOWER_HEX
+            parsed.digest[i] = <unsigned char>((_hex_value(hi) << 4) | _hex_value(lo))
+        if bad:
+            raise TicketParseError(cookie, _authtkt.BAD_DIGEST)
+        for i in range(self._hex_len, self._hex_len + 8):
+            bad |= (ta_class[v[i]] & LOWER_HEX) ^ LOWER_HEX
+            value = (value << 4) | _hex_value(v[i])
+        if bad:
+            raise TicketParseError(cookie, _authtkt.BAD_TIME)
+        parsed.timestamp = value
+        parsed.rest = self._hex_len + 8
+        bang = <const unsigned char*>memchr(v + parsed.rest, c'!', <size_t>(n - parsed.rest))
+        if bang == NULL:
+            raise TicketParseError(cookie, _authtkt.MISSING_SEPARATOR)
+        if memchr(v, 0, <size_t>n) != NULL:
+            raise TicketParseError(cookie, _authtkt.HAS_NUL)
+        parsed.first = bang - v
+        bang = <const unsigned char*>memchr(v + parsed.first + 1, c'!', <size_t>(n - parsed.first - 1))
+        parsed.second = -1 if bang == NULL else bang - v
+        # UTF-8: user id, tokens, user data.
+        if not ta_utf8_valid(v + parsed.rest, parsed.first - parsed.rest):
+            raise TicketParseError(cookie, _authtkt.UID_NOT_UTF8)
+        if parsed.second >= 0:
+            if not ta_utf8_valid(v + parsed.first + 1, parsed.second - parsed.first - 1):
+                raise TicketParseError(cookie, _authtkt.TOKENS_NOT_UTF8)
+            if not ta_utf8_valid(v + parsed.second + 1, n - parsed.second - 1):
+                raise TicketParseError(cookie, _authtkt.DATA_NOT_UTF8)
+        elif not ta_utf8_valid(v + parsed.first + 1, n - parsed.first - 1):
+            raise TicketParseError(cookie, _authtkt.DATA_NOT_UTF8)
+        return ticket
+
+    cdef object _info(self, bytes ticket, AuthTktParsed* parsed, type info_type):
+        cdef const char* v = PyBytes_AS_STRING(ticket)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(ticket)
+        cdef Py_ssize_t data_start = parsed.first + 1 if parsed.second < 0 else parsed.second + 1
+        cdef Py_ssize_t i, start, count
+        user_id = PyUnicode_DecodeUTF8(v + parsed.rest, parsed.first - parsed.rest, NULL)
+        if parsed.second <= parsed.first + 1:
+            tokens = ()
+        else:
+            count = 1
+            for i in range(parsed.first + 1, parsed.second):
+                if v[i] == c',':
+                    count += 1
+            tokens = PyTuple_New(count)
+            start = parsed.first + 1
+            count = 0
+            for i in range(parsed.first + 1, parsed.second + 1):
+                if i == parsed.second or v[i] == c',':
+                    token = PyUnicode_DecodeUTF8(v + start, i - start, NULL)
+                    Py_INCREF(token)
+                    PyTuple_SET_ITEM(tokens, count, token)
+                    count += 1
+                    start = i + 1
+        user_data = PyUnicode_DecodeUTF8(v + data_start, n - data_start, NULL)
+        return ta_make_info(info_type, PyUnicode_DecodeASCII(v, self._hex_len, NULL), user_id, tokens,
+                            user_data, parsed.timestamp)
+
+    def validate(self, cookie, client_ip=None, now=None):
+        """The ticket's ``AuthTktInfo`` if its digest is right and it has not timed out."""
+        cdef AuthTktParsed parsed
+        cdef unsigned char ip4[4]
+        cdef Py_ssize_t matched, n
+        cdef const unsigned char* v
+        ticket = self._ticket(cookie, &parsed)
+        _authtkt_ip4(client_ip, ip4)
+        v = <const unsigned char*>PyBytes_AS_STRING(ticket)
+        n = PyBytes_GET_SIZE(ticket)
+        if parsed.second >= 0:                   # UID!TOKENS!DATA: the separators become NUL
+            matched = _match_secret(self._hash, self._digest_size, self._secrets, ip4, 4, parsed.timestamp,
+                                    v + parsed.rest, n - parsed.rest, parsed.first - parsed.rest,
+                                    parsed.second - parsed.rest, True, parsed.digest)
+        else:                                    # UID!DATA: hashed as UID NUL NUL DATA
+            fields = _authtkt_fields(v + parsed.rest, parsed.first - parsed.rest, v, 0,
+                                     v + parsed.first + 1, n - parsed.first - 1)
+            matched = _match_secret(self._hash, self._digest_size, self._secrets, ip4, 4, parsed.timestamp,
+                                    <const unsigned char*>PyBytes_AS_STRING(fields), PyBytes_GET_SIZE(fields),
+                                    -1, -1, True, parsed.digest)
+        if matched < 0:
+            raise TicketDigestError(cookie)
+        if self._timeout:
+            if now is None:
+                now = _time.time()
+            if <object>((parsed.timestamp + self._timeout) & _MASK32) < (int(now) & _MAX_VALID_UNTIL):
+                raise TicketExpired(cookie)
+        return self._info(ticket, &parsed, _AuthTktInfo if matched == 0 else _FallbackAuthTktInfo)
+
+    def parse(self, cookie):
+        """The ticket's ``AuthTktInfo`` without checking the digest or the time."""
+        cdef AuthTktParsed parsed
+        ticket = self._ticket(cookie, &parsed)
+        return self._info(ticket, &parsed, _AuthTktInfo)

@@ -6,18 +6,19 @@ the compiled core: same results, same errors, same messages. The order of the ch
 documented in ``ticket_auth._wire``.
 """
 
+import binascii
 import hmac
 import re
 import socket
 import time
 from urllib.parse import quote, unquote_to_bytes
 
-from . import _wire
+from . import _authtkt, _wire
 from ._digest import check_max_length, check_secrets, ip_prefix, resolve_hashalg
 from .exception import TicketDigestError, TicketExpired, TicketParseError
-from .ticket_info import FallbackTicketInfo, TicketInfo
+from .ticket_info import AuthTktInfo, FallbackAuthTktInfo, FallbackTicketInfo, TicketInfo
 
-__all__ = ["TicketFactory", "TicketInfo"]
+__all__ = ["AuthTktFactory", "AuthTktInfo", "TicketFactory", "TicketInfo"]
 
 # One quoted field: safe characters, or %XX (uppercase) of a byte that quote would escape.
 _ESCAPE = r"%(?:[0189A-F][0-9A-F]|2[0-9A-C]|3[A-F]|40|5[B-E]|60|7[B-DF])"
@@ -26,6 +27,7 @@ _TOKENS = rf"(?:[A-Za-z0-9_.~/\-,]|{_ESCAPE})*"
 _FIELD_RE = re.compile(_FIELD)
 _TOKENS_RE = re.compile(_TOKENS)
 _HEX_RE = re.compile(r"[0-9a-f]*")
+_HEX_BYTES_RE = re.compile(rb"[0-9a-f]*")
 # The strict dotted quad that ipaddress accepts (ASCII digits, no leading zeros, <= 255).
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4_RE = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
@@ -203,3 +205,159 @@ class TicketFactory:
         if not _TOKENS_RE.fullmatch(token_text):
             return _wire.BAD_TOKENS
         return _wire.BAD_DATA
+
+
+# --- mod_auth_tkt ---------------------------------------------------------------------------------
+
+
+def _authtkt_field(value, what, forbid_bang):
+    """A mod_auth_tkt field as UTF-8 bytes, refusing what the format cannot carry."""
+    if isinstance(value, str):
+        raw = value.encode("utf-8")  # UnicodeEncodeError for lone surrogates
+    elif isinstance(value, (bytes, bytearray)):
+        raw = bytes(value)
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(_authtkt.UTF8_ERROR.format(what)) from None
+    else:
+        raise TypeError(_authtkt.FIELD_TYPE_ERROR.format(what, type(value).__name__))
+    if b"\0" in raw:
+        raise ValueError(_authtkt.NUL_ERROR.format(what))
+    if forbid_bang and b"!" in raw:
+        raise ValueError(_authtkt.BANG_ERROR.format(what))
+    return raw
+
+
+def _authtkt_ip4(client_ip):
+    """The 4 address bytes a mod_auth_tkt ticket is bound to (0.0.0.0 when unbound)."""
+    prefix = _client_prefix(client_ip)
+    if len(prefix) != 5:
+        raise ValueError(_authtkt.IPV6_ERROR.format(client_ip))
+    return prefix[1:]
+
+
+class AuthTktFactory:
+    """Mints and validates Apache mod_auth_tkt 2.x tickets (see ticket_auth.mod_auth_tkt)."""
+
+    __slots__ = ("_secrets", "_hash", "_hex_len", "_digest", "_timeout", "_max_length")
+
+    def __init__(self, secret, digest, *, fallback_secrets=(), timeout=_authtkt.DEFAULT_TIMEOUT, max_length=None):
+        secrets = check_secrets(secret, fallback_secrets)
+        constructor, digest_size = resolve_hashalg(_authtkt.check_digest(digest))
+        timeout = _authtkt.check_timeout(timeout)
+        max_length = check_max_length(max_length)
+        self._secrets, self._hash, self._digest = secrets, constructor, digest
+        self._hex_len, self._timeout, self._max_length = 2 * digest_size, timeout, max_length
+
+    def __repr__(self):
+        return f"{type(self).__module__}.{type(self).__qualname__}(digest={self._digest!r}, timeout={self._timeout})"
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("AuthTktFactory holds a secret and cannot be pickled or copied")
+
+    def _hexdigest(self, ip4, timestamp, secret, fields):
+        inner = self._hash(ip4 + timestamp.to_bytes(4, "big") + secret + fields).hexdigest()
+        return self._hash(inner.encode("ascii") + secret).hexdigest()
+
+    def new(self, user_id, tokens=(), user_data="", timestamp=None, client_ip=None, *, raw=False):
+        """A cookie value (base64 by default, the raw ticket text with ``raw=True``)."""
+        timestamp = int(time.time()) if timestamp is None else int(timestamp)
+        if not 0 <= timestamp <= _authtkt.MAX_TIMESTAMP:
+            raise ValueError(_authtkt.TIMESTAMP_RANGE_ERROR.format(timestamp))
+        uid = _authtkt_field(user_id, "user_id", True)
+        token_text = b""
+        if tokens:
+            if isinstance(tokens, (str, bytes, bytearray)):
+                raise TypeError(_authtkt.TOKENS_STR_ERROR.format(type(tokens).__name__))
+            parts = [_authtkt_field(token, "a token", True) for token in tokens]
+            if any(b"," in part for part in parts):
+                raise ValueError(_authtkt.COMMA_ERROR)
+            token_text = b",".join(parts)
+        data = _authtkt_field(user_data, "user_data", False) if user_data else b""
+        ip4 = _authtkt_ip4(client_ip)
+        digest = self._hexdigest(ip4, timestamp, self._secrets[0], uid + b"\0" + token_text + b"\0" + data)
+        # The tokens part is omitted when there are none, unless the data holds a '!'.
+        middle = b"!" + token_text + b"!" if token_text or b"!" in data else b"!"
+        ticket = f"{digest}{timestamp:08x}".encode("ascii") + uid + middle + data
+        cookie = ticket.decode("utf-8") if raw else binascii.b2a_base64(ticket, newline=False).decode("ascii")
+        if self._max_length is not None and len(cookie) > self._max_length:
+            raise ValueError(_authtkt.NEW_TOO_LONG_ERROR.format(len(cookie), self._max_length))
+        return cookie
+
+    def _parse(self, cookie):
+        """``(raw ticket bytes, index of the first '!', of the second or -1)`` or a parse error."""
+        if isinstance(cookie, str):
+            try:
+                value = cookie.encode("utf-8")
+            except UnicodeEncodeError:
+                if self._max_length is not None and len(cookie) > self._max_length:
+                    raise TicketParseError(cookie, _authtkt.TOO_LONG) from None
+                raise TicketParseError(cookie, _authtkt.NOT_ENCODABLE) from None
+        else:
+            try:
+                view = memoryview(cookie)
+            except TypeError:
+                raise TypeError(_authtkt.COOKIE_TYPE_ERROR.format(type(cookie).__name__)) from None
+            with view:
+                value = view.tobytes()
+        if self._max_length is not None and len(value) > self._max_length:
+            raise TicketParseError(cookie, _authtkt.TOO_LONG)
+        ticket = _authtkt.unwrap(cookie, value)
+        hex_len = self._hex_len
+        if len(ticket) < hex_len + 8:
+            raise TicketParseError(cookie, _authtkt.TOO_SHORT)
+        if not _HEX_BYTES_RE.fullmatch(ticket, 0, hex_len):
+            raise TicketParseError(cookie, _authtkt.BAD_DIGEST)
+        if not _HEX_BYTES_RE.fullmatch(ticket, hex_len, hex_len + 8):
+            raise TicketParseError(cookie, _authtkt.BAD_TIME)
+        first = ticket.find(b"!", hex_len + 8)
+        if first < 0:
+            raise TicketParseError(cookie, _authtkt.MISSING_SEPARATOR)
+        if b"\0" in ticket:
+            raise TicketParseError(cookie, _authtkt.HAS_NUL)
+        return ticket, first, ticket.find(b"!", first + 1)
+
+    def _fields(self, cookie, ticket, first, second):
+        uid = ticket[self._hex_len + 8 : first]
+        token_text = ticket[first + 1 : second] if second >= 0 else b""
+        data = ticket[second + 1 :] if second >= 0 else ticket[first + 1 :]
+        texts = []
+        for raw, message in ((uid, _authtkt.UID_NOT_UTF8), (token_text, _authtkt.TOKENS_NOT_UTF8),
+                             (data, _authtkt.DATA_NOT_UTF8)):
+            try:
+                texts.append(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise TicketParseError(cookie, message) from None
+        return uid, token_text, data, texts
+
+    def _info(self, info_type, ticket, texts):
+        user_id, token_text, user_data = texts
+        tokens = tuple(token_text.split(",")) if token_text else ()
+        return _new_info(info_type, (ticket[: self._hex_len].decode("ascii"), user_id, tokens, user_data,
+                                     int(ticket[self._hex_len : self._hex_len + 8], 16)))
+
+    def validate(self, cookie, client_ip=None, now=None):
+        """The ticket's ``AuthTktInfo`` if its digest is right and it has not timed out."""
+        ticket, first, second = self._parse(cookie)
+        uid, token_text, data, texts = self._fields(cookie, ticket, first, second)
+        ip4 = _authtkt_ip4(client_ip)
+        timestamp = int(ticket[self._hex_len : self._hex_len + 8], 16)
+        fields = uid + b"\0" + token_text + b"\0" + data
+        digest = ticket[: self._hex_len].decode("ascii")
+        for index, secret in enumerate(self._secrets):
+            if hmac.compare_digest(self._hexdigest(ip4, timestamp, secret, fields), digest):
+                break
+        else:
+            raise TicketDigestError(cookie)
+        if self._timeout:
+            if now is None:
+                now = time.time()
+            if (timestamp + self._timeout) & _authtkt.MAX_TIMESTAMP < int(now) & _authtkt.MAX_TIMESTAMP:
+                raise TicketExpired(cookie)
+        return self._info(AuthTktInfo if index == 0 else FallbackAuthTktInfo, ticket, texts)
+
+    def parse(self, cookie):
+        """The ticket's ``AuthTktInfo`` without checking the digest or the time."""
+        ticket, first, second = self._parse(cookie)
+        return self._info(AuthTktInfo, ticket, self._fields(cookie, ticket, first, second)[3])

@@ -2,7 +2,7 @@
 
 from collections import namedtuple
 
-__all__ = ["FallbackTicketInfo", "TicketInfo"]
+__all__ = ["AuthTktInfo", "FallbackAuthTktInfo", "FallbackTicketInfo", "TicketInfo"]
 
 TicketInfo = namedtuple("TicketInfo", ["digest", "user_id", "tokens", "user_data", "valid_until"])
 TicketInfo.__doc__ = """The fields of a ticket, unquoted.
@@ -21,6 +21,26 @@ class FallbackTicketInfo(TicketInfo):
     """A ``TicketInfo`` from ``validate`` for a ticket signed with one of the factory's
     ``fallback_secrets``: still valid, but reissue it (``factory.new(...)``) so that it is
     signed with the current secret before the old one is retired."""
+
+    __slots__ = ()
+    fallback_secret_used = True
+
+
+AuthTktInfo = namedtuple("AuthTktInfo", ["digest", "user_id", "tokens", "user_data", "timestamp"])
+AuthTktInfo.__doc__ = """The fields of a mod_auth_tkt ticket.
+
+digest: the ticket's own digest text (lowercase hex).
+user_id, user_data: str; tokens: tuple of str.
+timestamp: int, the ISSUE time in seconds since the epoch (not an expiry).
+
+``fallback_secret_used`` is False: the ticket was signed with the factory's current secret.
+"""
+AuthTktInfo.fallback_secret_used = False
+
+
+class FallbackAuthTktInfo(AuthTktInfo):
+    """An ``AuthTktInfo`` for a ticket signed with one of the factory's ``fallback_secrets``
+    (Apache's ``TKTAuthSecretOld``): valid, but reissue it with the current secret."""
 
     __slots__ = ()
     fallback_secret_used = True
