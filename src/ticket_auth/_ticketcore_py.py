@@ -11,7 +11,8 @@ import hmac
 import re
 import socket
 import time
-from urllib.parse import quote, unquote_to_bytes
+from codecs import unicode_escape_decode as _unicode_escape_decode
+from urllib.parse import quote
 
 from . import _authtkt, _wire
 from ._digest import check_max_length, check_secrets, ip_prefix, resolve_hashalg
@@ -21,7 +22,10 @@ from .ticket_info import AuthTktInfo, FallbackAuthTktInfo, FallbackTicketInfo, T
 __all__ = ["AuthTktFactory", "AuthTktInfo", "TicketFactory", "TicketInfo"]
 
 # One quoted field: safe characters, or %XX (uppercase) of a byte that quote would escape.
-_ESCAPE = r"%(?:[0189A-F][0-9A-F]|2[0-9A-C]|3[A-F]|40|5[B-E]|60|7[B-DF])"
+_ESCAPE_HEX = r"(?:[0189A-F][0-9A-F]|2[0-9A-C]|3[A-F]|40|5[B-E]|60|7[B-DF])"
+_ESCAPE = rf"%{_ESCAPE_HEX}"
+# A '%' that does not start such an escape.
+_BAD_ESCAPE_RE = re.compile(rf"%(?!{_ESCAPE_HEX})")
 _FIELD = rf"(?:[A-Za-z0-9_.~/\-]|{_ESCAPE})*"
 _TOKENS = rf"(?:[A-Za-z0-9_.~/\-,]|{_ESCAPE})*"
 _FIELD_RE = re.compile(_FIELD)
@@ -63,11 +67,16 @@ def _client_prefix(client_ip):
 
 
 def _unquote_utf8(field):
-    """Unquote a canonical field; ``None`` when the bytes are not UTF-8."""
+    """Unquote a canonical field; ``None`` when the bytes are not UTF-8.
+
+    Canonical text has no backslash (it would be %5C) and every '%' starts %XX, so with
+    '%' made '\\x' it is unicode_escape text whose characters are the escaped bytes
+    (as latin-1); encoding those back gives the bytes, which must then be UTF-8.
+    """
     if "%" not in field:
         return field
     try:
-        return unquote_to_bytes(field).decode("utf-8")
+        return _unicode_escape_decode(field.replace("%", "\\x"))[0].encode("latin-1").decode("utf-8")
     except UnicodeDecodeError:
         return None
 
@@ -163,9 +172,7 @@ class TicketFactory:
         if match is None:
             raise TicketParseError(ticket, self._diagnose(text))
         digest, hex_time, uid, token_text, data = match.groups()
-        if "%" in text and not (
-            _FIELD_RE.fullmatch(uid) and _TOKENS_RE.fullmatch(token_text) and _FIELD_RE.fullmatch(data)
-        ):
+        if "%" in text and _BAD_ESCAPE_RE.search(text, self._hex_len + 8):
             raise TicketParseError(ticket, self._diagnose(text))
         user_id = _unquote_utf8(uid)
         if user_id is None:
