@@ -63,6 +63,25 @@ cdef extern from *:
         0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
         0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0
     };
+    /* Value of a lowercase hex digit; 0xF0 (high bits set) for any other byte. */
+    static const unsigned char ta_lower_hex_value[256] = {
+        0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,
+        0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,
+        0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,
+        0,1,2,3,4,5,6,7,8,9,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,
+        0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,
+        0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,
+        0xF0,10,11,12,13,14,15,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,
+        0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,
+        0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,
+        0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,
+        0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,
+        0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,
+        0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,
+        0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,
+        0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,
+        0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,0xF0,
+    };
     static const char ta_hex_lower[16] = {'0','1','2','3','4','5','6','7','8','9','a','b','c','d','e','f'};
     static const char ta_hex_upper[16] = {'0','1','2','3','4','5','6','7','8','9','A','B','C','D','E','F'};
 
@@ -205,6 +224,7 @@ cdef extern from *:
     """
     const unsigned char ta_class[256]
     const char ta_hex_lower[16]
+    const unsigned char ta_lower_hex_value[256]
     const char ta_hex_upper[16]
     int ta_equal_ct(const unsigned char* a, const unsigned char* b, Py_ssize_t n) noexcept nogil
     int ta_quoted_utf8_valid(const unsigned char* p, Py_ssize_t i, Py_ssize_t end) noexcept nogil
@@ -244,6 +264,7 @@ _MESSAGES = (
     _wire.UID_NOT_UTF8, _wire.TOKEN_NOT_UTF8, _wire.DATA_NOT_UTF8,
 )
 cdef frozenset _ASCII_COMPATIBLE = _wire.ASCII_COMPATIBLE_ENCODINGS
+cdef str _UTF8 = "utf-8"                 # the same constant object as the default argument
 cdef type _TicketInfo = TicketInfo
 cdef type _FallbackTicketInfo = FallbackTicketInfo
 cdef type _AuthTktInfo = AuthTktInfo
@@ -321,16 +342,17 @@ cdef int _scan(const unsigned char* p, Py_ssize_t n, Py_ssize_t hex_len, Parsed*
         return E_TOO_SHORT
     # From here every index below hex_len + 8 <= n is in range; hex_len <= 2 * MAX_DIGEST.
     for i in range(hex_len >> 1):
-        hi = p[2 * i]
-        lo = p[2 * i + 1]
-        bad |= (ta_class[hi] & ta_class[lo] & LOWER_HEX) ^ LOWER_HEX
-        out.digest[i] = <unsigned char>((_hex_value(hi) << 4) | _hex_value(lo))
-    if bad:
+        hi = ta_lower_hex_value[p[2 * i]]
+        lo = ta_lower_hex_value[p[2 * i + 1]]
+        bad |= hi | lo                   # 0xF0 bits set for anything but [0-9a-f]
+        out.digest[i] = <unsigned char>((hi << 4) | (lo & 0x0F))
+    if bad & 0xF0:
         return E_BAD_DIGEST
     for i in range(hex_len, hex_len + 8):
-        bad |= (ta_class[p[i]] & LOWER_HEX) ^ LOWER_HEX
-        value = (value << 4) | _hex_value(p[i])
-    if bad:
+        hi = ta_lower_hex_value[p[i]]
+        bad |= hi
+        value = (value << 4) | (hi & 0x0F)
+    if bad & 0xF0:
         return E_BAD_TIME
     out.valid_until = value
     out.rest = hex_len + 8
@@ -749,7 +771,7 @@ cdef class TicketFactory:
                 _quote_into(&signed, user_data, _wire.USER_DATA_TYPE_ERROR)
             prefix_len = _ip_prefix(client_ip, prefix)
             secret = <bytes>self._secrets[0]
-            if encoding in _ASCII_COMPATIBLE:
+            if encoding is _UTF8 or encoding in _ASCII_COMPATIBLE:
                 inner_input = _inner_input(prefix, prefix_len, until, secret, signed.data, signed.length,
                                            bang1, bang2)
             else:
@@ -837,7 +859,7 @@ cdef class TicketFactory:
         cdef const unsigned char* p = self._check(ticket, text, &parsed)
         prefix_len = _ip_prefix(client_ip, prefix)
         rest = parsed.rest
-        if encoding in _ASCII_COMPATIBLE:
+        if encoding is _UTF8 or encoding in _ASCII_COMPATIBLE:
             matched = _match_secret(self._hash, self._digest_size, self._secrets, prefix, prefix_len,
                                     parsed.valid_until, p + rest, PyUnicode_GET_LENGTH(text) - rest,
                                     parsed.bang1 - rest, parsed.bang2 - rest, False, parsed.digest)
