@@ -1092,9 +1092,11 @@ cdef class AuthTktFactory:
             n = PyBytes_GET_SIZE(keep)
         if 0 <= self._max_length < n:
             raise TicketParseError(cookie, _authtkt.TOO_LONG)
-        if n >= 2 and v[0] == c'"' and v[n - 1] == c'"':
+        if n >= 1 and v[0] == c'"':         # leading and trailing quotes, each on its own
             v += 1
-            n -= 2
+            n -= 1
+        if n >= 1 and v[n - 1] == c'"':
+            n -= 1
         if memchr(v, c'!', <size_t>n) != NULL:
             ticket = PyBytes_FromStringAndSize(<const char*>v, n)
         else:

@@ -82,6 +82,8 @@ def test_every_cookie_form_apache_reads(core):
     forms = {
         "raw": raw,
         "quoted raw": f'"{raw}"',
+        "leading quote only": f'"{raw}',              # Apache strips each quote on its own
+        "trailing quote only (base64)": f'{b64}"',
         "base64": b64,
         "base64 unpadded": b64.rstrip("="),
         "quoted base64": f'"{b64}"',

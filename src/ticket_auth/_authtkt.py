@@ -7,7 +7,8 @@
 Nothing is escaped: what is hashed is exactly what is in the text (fields as UTF-8). The
 timestamp is the issue time; Apache accepts while ``(timestamp + timeout) mod 2**32 >= now``.
 
-A cookie value is read as Apache reads it: one surrounding pair of ``"`` is dropped; a value
+A cookie value is read as Apache reads it: a leading and a trailing ``"`` are dropped (each on
+its own, as Apache does, not only as a pair); a value
 containing ``!`` is the raw ticket; else one containing ``%21`` is URL-unescaped; else it is
 base64 (standard alphabet, padding optional) of the raw ticket. Both cores check, in order:
 
@@ -87,8 +88,10 @@ def unescape(cookie, value):
 
 def unwrap(cookie, value):
     """The raw ticket (bytes) inside a cookie value (bytes, quotes not yet removed)."""
-    if len(value) >= 2 and value[:1] == b'"' and value[-1:] == b'"':
-        value = value[1:-1]
+    if value[:1] == b'"':
+        value = value[1:]
+    if value[-1:] == b'"':
+        value = value[:-1]
     if b"!" in value:
         return value
     if b"%21" in value:
