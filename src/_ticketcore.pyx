@@ -1039,6 +1039,8 @@ cdef class AuthTktFactory:
             d[1 + tokens_len] = c'!'
         memcpy(d + middle, PyBytes_AS_STRING(data), <size_t>data_len)
         if raw:
+            if PyBytes_AS_STRING(ticket)[length - 1] == c'"':      # length > hex_len + 8
+                raise ValueError(_authtkt.RAW_QUOTE_ERROR)
             cookie = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(ticket), length, NULL)   # UTF-8 fields
         else:
             out_len = 4 * ((length + 2) // 3)

@@ -181,6 +181,7 @@ def test_rotation(core):
         (dict(user_id="u", tokens="admin"), TypeError, "tokens"),
         (dict(user_id="u", tokens=(5,)), TypeError, "token"),
         (dict(user_id="\ud800"), UnicodeEncodeError, ""),
+        (dict(user_id="u", user_data='"hi"', raw=True), ValueError, "base64"),
     ],
 )
 def test_new_refuses_what_the_format_cannot_carry(core, kwargs, error, words):

@@ -44,6 +44,7 @@ COMMA_ERROR = "a token cannot contain ',' in a mod_auth_tkt ticket"
 NUL_ERROR = "{} cannot contain a NUL character in a mod_auth_tkt ticket"
 UTF8_ERROR = "{} must be UTF-8 text"
 IPV6_ERROR = "mod_auth_tkt binds tickets to IPv4 addresses only, not {}"
+RAW_QUOTE_ERROR = "a raw ticket cannot end with a '\"' quote (Apache drops it): use the base64 form"
 NEW_TOO_LONG_ERROR = "the cookie would be {} characters long, more than max_length={}"
 
 NOT_ENCODABLE = "cookie contains characters that cannot be encoded as UTF-8"

@@ -287,6 +287,8 @@ class AuthTktFactory:
         # The tokens part is omitted when there are none, unless the data holds a '!'.
         middle = b"!" + token_text + b"!" if token_text or b"!" in data else b"!"
         ticket = f"{digest}{timestamp:08x}".encode("ascii") + uid + middle + data
+        if raw and ticket.endswith(b'"'):
+            raise ValueError(_authtkt.RAW_QUOTE_ERROR)
         cookie = ticket.decode("utf-8") if raw else binascii.b2a_base64(ticket, newline=False).decode("ascii")
         if self._max_length is not None and len(cookie) > self._max_length:
             raise ValueError(_authtkt.NEW_TOO_LONG_ERROR.format(len(cookie), self._max_length))

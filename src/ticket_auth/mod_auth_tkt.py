@@ -16,7 +16,8 @@
 * ``fallback_secrets`` (``TKTAuthSecretOld``): accepted by ``validate``, which then returns a
   ``FallbackAuthTktInfo`` (``info.fallback_secret_used``) so the caller can reissue.
 * Values the format cannot carry (``!`` in the user id or a token, ``,`` in a token, NUL,
-  text that is not UTF-8, an IPv6 address to bind) are a ``ValueError`` when minting.
+  text that is not UTF-8, an IPv6 address to bind, and in the raw form user data ending
+  with ``"``, which Apache drops) are a ``ValueError`` when minting.
 """
 
 import os

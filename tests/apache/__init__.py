@@ -1,0 +1,1 @@
+"""Test support: a real Apache with mod_auth_tkt on loopback ports (see ``server``)."""
