@@ -169,20 +169,31 @@ cdef extern from *:
         return 1;
     }
 
-    /* Standard base64 (A-Z a-z 0-9 + /), padding optional: the value of a character, or -1. */
-    static int ta_b64_value(unsigned char c) {
-        if (c >= 'A' && c <= 'Z') return c - 'A';
-        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-        if (c >= '0' && c <= '9') return c - '0' + 52;
-        if (c == '+') return 62;
-        if (c == '/') return 63;
-        return -1;
-    }
+    /* Standard base64 (A-Z a-z 0-9 + /): the value of a character, 255 for any other byte. */
+    static const unsigned char ta_b64_value[256] = {
+        255,255,255,255,255,255,255,255,255,255,255,255,255,255,255,255,
+        255,255,255,255,255,255,255,255,255,255,255,255,255,255,255,255,
+        255,255,255,255,255,255,255,255,255,255,255,62,255,255,255,63,
+        52,53,54,55,56,57,58,59,60,61,255,255,255,255,255,255,
+        255,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,
+        15,16,17,18,19,20,21,22,23,24,25,255,255,255,255,255,
+        255,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,
+        41,42,43,44,45,46,47,48,49,50,51,255,255,255,255,255,
+        255,255,255,255,255,255,255,255,255,255,255,255,255,255,255,255,
+        255,255,255,255,255,255,255,255,255,255,255,255,255,255,255,255,
+        255,255,255,255,255,255,255,255,255,255,255,255,255,255,255,255,
+        255,255,255,255,255,255,255,255,255,255,255,255,255,255,255,255,
+        255,255,255,255,255,255,255,255,255,255,255,255,255,255,255,255,
+        255,255,255,255,255,255,255,255,255,255,255,255,255,255,255,255,
+        255,255,255,255,255,255,255,255,255,255,255,255,255,255,255,255,
+        255,255,255,255,255,255,255,255,255,255,255,255,255,255,255,255,
+    };
 
     /* Length of the base64 text s[0:n] without its padding, or -1 when it is not of the form
        (4 chars)* + optional (2 chars [+ "=="] | 3 chars [+ "="]). */
     static Py_ssize_t ta_b64_core(const unsigned char *s, Py_ssize_t n) {
         Py_ssize_t core = n, i;
+        unsigned char bad = 0;
         while (core > 0 && n - core < 2 && s[core - 1] == '=') core--;
         if (core != n) {                       /* padded: the whole must be a multiple of 4 */
             if (n % 4 != 0 || (n - core == 2 && core % 4 != 2) || (n - core == 1 && core % 4 != 3)) return -1;
@@ -190,24 +201,28 @@ cdef extern from *:
             return -1;
         }
         for (i = 0; i < core; i++) {
-            if (ta_b64_value(s[i]) < 0) return -1;
+            bad |= ta_b64_value[s[i]];         /* 255 has the bits 6 and 7 that no value has */
         }
-        return core;
+        return (bad & 0xC0) ? -1 : core;
     }
 
     /* Decode core characters (validated by ta_b64_core) into out, core * 3 / 4 bytes;
        leftover bits of a short final group are ignored, as binascii does. */
     static void ta_b64_decode(const unsigned char *s, Py_ssize_t core, unsigned char *out) {
-        unsigned long acc = 0;
-        int bits = 0;
-        Py_ssize_t i, j = 0;
-        for (i = 0; i < core; i++) {
-            acc = ((acc << 6) | (unsigned long)ta_b64_value(s[i])) & 0xFFFFFF;
-            bits += 6;
-            if (bits >= 8) {
-                bits -= 8;
-                out[j++] = (unsigned char)(acc >> bits);
-            }
+        Py_ssize_t i = 0, j = 0;
+        unsigned long group;
+        for (; i + 4 <= core; i += 4, j += 3) {
+            group = ((unsigned long)ta_b64_value[s[i]] << 18) | ((unsigned long)ta_b64_value[s[i + 1]] << 12)
+                    | ((unsigned long)ta_b64_value[s[i + 2]] << 6) | ta_b64_value[s[i + 3]];
+            out[j] = (unsigned char)(group >> 16);
+            out[j + 1] = (unsigned char)(group >> 8);
+            out[j + 2] = (unsigned char)group;
+        }
+        if (core - i >= 2) {                   /* 2 chars -> 1 byte, 3 chars -> 2 bytes */
+            group = ((unsigned long)ta_b64_value[s[i]] << 18) | ((unsigned long)ta_b64_value[s[i + 1]] << 12);
+            if (core - i == 3) group |= (unsigned long)ta_b64_value[s[i + 2]] << 6;
+            out[j] = (unsigned char)(group >> 16);
+            if (core - i == 3) out[j + 1] = (unsigned char)(group >> 8);
         }
     }
 
@@ -1066,6 +1081,7 @@ cdef class AuthTktFactory:
         """The raw ticket inside a cookie value, structurally checked (see _authtkt)."""
         cdef const unsigned char* v
         cdef const unsigned char* bang
+        cdef const unsigned char* percent
         cdef Py_ssize_t n, i, core
         cdef unsigned char hi, lo
         cdef unsigned int bad = 0
@@ -1102,10 +1118,11 @@ cdef class AuthTktFactory:
         if memchr(v, c'!', <size_t>n) != NULL:
             ticket = PyBytes_FromStringAndSize(<const char*>v, n)
         else:
-            for i in range(n - 2):               # i + 2 < n
-                if v[i] == c'%' and v[i + 1] == c'2' and v[i + 2] == c'1':
-                    ticket = _authtkt.unescape(cookie, PyBytes_FromStringAndSize(<const char*>v, n))
-                    break
+            percent = <const unsigned char*>memchr(v, c'%', <size_t>n)
+            while percent != NULL and not (percent - v + 2 < n and percent[1] == c'2' and percent[2] == c'1'):
+                percent = <const unsigned char*>memchr(percent + 1, c'%', <size_t>(n - (percent - v) - 1))
+            if percent != NULL:                  # the %21-escaped form
+                ticket = _authtkt.unescape(cookie, PyBytes_FromStringAndSize(<const char*>v, n))
             else:
                 core = ta_b64_core(v, n)
                 if core < 0:
@@ -1119,16 +1136,17 @@ cdef class AuthTktFactory:
         if n < self._hex_len + 8:
             raise TicketParseError(cookie, _authtkt.TOO_SHORT)
         for i in range(self._digest_size):       # 2 * i + 1 < hex_len <= n
-            hi = v[2 * i]
-            lo = v[2 * i + 1]
-            bad |= (ta_class[hi] & ta_class[lo] & LOWER_HEX) ^ LOWER_HEX
-            parsed.digest[i] = <unsigned char>((_hex_value(hi) << 4) | _hex_value(lo))
-        if bad:
+            hi = ta_lower_hex_value[v[2 * i]]
+            lo = ta_lower_hex_value[v[2 * i + 1]]
+            bad |= hi | lo                       # 0xF0 bits set for anything but [0-9a-f]
+            parsed.digest[i] = <unsigned char>((hi << 4) | (lo & 0x0F))
+        if bad & 0xF0:
             raise TicketParseError(cookie, _authtkt.BAD_DIGEST)
         for i in range(self._hex_len, self._hex_len + 8):
-            bad |= (ta_class[v[i]] & LOWER_HEX) ^ LOWER_HEX
-            value = (value << 4) | _hex_value(v[i])
-        if bad:
+            hi = ta_lower_hex_value[v[i]]
+            bad |= hi
+            value = (value << 4) | (hi & 0x0F)
+        if bad & 0xF0:
             raise TicketParseError(cookie, _authtkt.BAD_TIME)
         parsed.timestamp = value
         parsed.rest = self._hex_len + 8
