@@ -724,6 +724,9 @@ cdef class TicketFactory:
     cdef Py_ssize_t _max_length          # -1: no limit
 
     def __init__(self, secret, hashalg="sha512", *, fallback_secrets=(), max_length=None):
+        # Configured once: the methods read these fields without a lock, so they never change.
+        if self._secrets is not None:
+            raise TypeError(_wire.REINIT_ERROR.format(type(self).__qualname__))
         secrets = check_secrets(secret, fallback_secrets)
         constructor, digest_size = resolve_hashalg(hashalg)
         limit = check_max_length(max_length)
@@ -970,6 +973,8 @@ cdef class AuthTktFactory:
     cdef Py_ssize_t _max_length          # -1: no limit
 
     def __init__(self, secret, digest, *, fallback_secrets=(), timeout=_authtkt.DEFAULT_TIMEOUT, max_length=None):
+        if self._secrets is not None:
+            raise TypeError(_wire.REINIT_ERROR.format(type(self).__qualname__))
         secrets = check_secrets(secret, fallback_secrets)
         constructor, digest_size = resolve_hashalg(_authtkt.check_digest(digest))
         timeout = _authtkt.check_timeout(timeout)

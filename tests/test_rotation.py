@@ -10,7 +10,9 @@ from ticket_auth import TicketDigestError, TicketExpired, TicketInfo, TicketPars
 from ticket_auth.ticket_info import FallbackTicketInfo
 
 OLD, OLDER, CURRENT, STRANGER = b"old-secret", b"older-secret", b"current-secret", b"someone-else"
-ARGS = dict(user_id="alice", tokens=("admin", "a,b"), user_data="x y", valid_until=2_000_000_000, client_ip="10.1.2.3")
+ARGS = dict(
+    user_id="alice", tokens=("admin", "a,b"), user_data="x y", valid_until=2_000_000_000, client_ip="10.1.2.3"
+)
 
 
 class CountingHash:
@@ -56,7 +58,8 @@ def test_fallback_secret_is_accepted_and_reported(core, signer):
     assert pickle.loads(pickle.dumps(info)).fallback_secret_used is True
     # Reissuing with the current secret gives a ticket the current secret alone accepts.
     fresh = core.TicketFactory(CURRENT, fallback_secrets=[OLD]).new(
-        info.user_id, info.tokens, info.user_data, info.valid_until, "10.1.2.3")
+        info.user_id, info.tokens, info.user_data, info.valid_until, "10.1.2.3"
+    )
     assert core.TicketFactory(CURRENT).validate(fresh, "10.1.2.3", 0).fallback_secret_used is False
 
 
@@ -85,7 +88,9 @@ def test_cores_agree_across_rotation(both_cores):
     compiled, pure = both_cores
     for minting, checking in ((compiled, pure), (pure, compiled)):
         ticket = minting.TicketFactory(OLD, "blake2b").new(**ARGS)
-        info = checking.TicketFactory(CURRENT, "blake2b", fallback_secrets=[OLD]).validate(ticket, "10.1.2.3", 0)
+        info = checking.TicketFactory(CURRENT, "blake2b", fallback_secrets=[OLD]).validate(
+            ticket, "10.1.2.3", 0
+        )
         assert info.fallback_secret_used is True
 
 
@@ -103,8 +108,14 @@ def test_one_digest_per_secret(core, counting):
 
 @pytest.mark.parametrize(
     "fallbacks, error",
-    [(b"old", TypeError), ("old", TypeError), (5, TypeError), ([b""], ValueError), (["old"], TypeError),
-     ([5], TypeError)],
+    [
+        (b"old", TypeError),
+        ("old", TypeError),
+        (5, TypeError),
+        ([b""], ValueError),
+        (["old"], TypeError),
+        ([5], TypeError),
+    ],
 )
 def test_bad_fallback_secrets(core, fallbacks, error):
     with pytest.raises(error) as err:
@@ -126,6 +137,7 @@ def test_fallback_secrets_never_shown(core):
 
 
 # --- max_length -----------------------------------------------------------------------------------
+
 
 def test_max_length_is_off_by_default(core):
     factory = core.TicketFactory(CURRENT)
@@ -178,8 +190,23 @@ def test_new_refuses_a_ticket_its_validate_would_reject(core):
         factory.new("u" * 19, user_data="dd", valid_until=5)
 
 
-@pytest.mark.parametrize("value, error", [(0, ValueError), (-1, ValueError), ("10", TypeError), (1.5, TypeError),
-                                          (True, TypeError)])
+@pytest.mark.parametrize(
+    "value, error",
+    [(0, ValueError), (-1, ValueError), ("10", TypeError), (1.5, TypeError), (True, TypeError)],
+)
 def test_bad_max_length(core, value, error):
     with pytest.raises(error):
         core.TicketFactory(CURRENT, max_length=value)
+
+
+@pytest.mark.parametrize("make", [lambda m: m.TicketFactory(CURRENT), lambda m: m.AuthTktFactory(CURRENT, "md5")],
+                         ids=["TicketFactory", "AuthTktFactory"])
+def test_factory_is_configured_once(core, make):
+    """Calling __init__ again is refused: a factory shared between threads never changes
+    under them (the compiled core reads its configuration without a lock)."""
+    factory = make(core.module)
+    args = (b"other",) if "Ticket" in type(factory).__name__ else (b"other", "md5")
+    ticket = factory.new("u")
+    with pytest.raises(TypeError, match="already configured"):
+        factory.__init__(*args)
+    assert factory.validate(ticket).user_id == "u"

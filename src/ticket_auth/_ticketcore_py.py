@@ -92,6 +92,9 @@ class TicketFactory:
     __slots__ = ("_secrets", "_hash", "_hex_len", "_pattern", "_hashalg", "_max_length")
 
     def __init__(self, secret, hashalg="sha512", *, fallback_secrets=(), max_length=None):
+        # Configured once (as the compiled core, which reads its fields without a lock).
+        if getattr(self, "_secrets", None) is not None:
+            raise TypeError(_wire.REINIT_ERROR.format(type(self).__qualname__))
         # Everything is checked before anything is assigned: a failed call changes nothing.
         secrets = check_secrets(secret, fallback_secrets)
         constructor, digest_size = resolve_hashalg(hashalg)
@@ -250,6 +253,8 @@ class AuthTktFactory:
     __slots__ = ("_secrets", "_hash", "_hex_len", "_digest", "_timeout", "_max_length")
 
     def __init__(self, secret, digest, *, fallback_secrets=(), timeout=_authtkt.DEFAULT_TIMEOUT, max_length=None):
+        if getattr(self, "_secrets", None) is not None:
+            raise TypeError(_wire.REINIT_ERROR.format(type(self).__qualname__))
         secrets = check_secrets(secret, fallback_secrets)
         constructor, digest_size = resolve_hashalg(_authtkt.check_digest(digest))
         timeout = _authtkt.check_timeout(timeout)

@@ -47,6 +47,9 @@ TOKEN_NOT_UTF8 = "a token is not valid UTF-8 once unquoted"
 DATA_NOT_UTF8 = "user data is not valid UTF-8 once unquoted"
 NOT_ENCODABLE = "ticket fields cannot be encoded with the given encoding"
 
+# A factory's configuration never changes once made (no lock is needed to share one).
+REINIT_ERROR = "{} is already configured; make a new factory instead of calling __init__ again"
+
 TICKET_TYPE_ERROR = "ticket must be str or bytes-like, not {}"
 USER_ID_TYPE_ERROR = "user_id must be str or bytes, not {}"
 TOKEN_TYPE_ERROR = "each token must be str or bytes, not {}"
