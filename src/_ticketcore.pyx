@@ -280,6 +280,10 @@ _MESSAGES = (
 )
 cdef frozenset _ASCII_COMPATIBLE = _wire.ASCII_COMPATIBLE_ENCODINGS
 cdef str _UTF8 = "utf-8"                 # the same constant object as the default argument
+# Messages passed down the hot path of new (looked up on the module once, not per call).
+cdef str _USER_ID_TYPE_ERROR = _wire.USER_ID_TYPE_ERROR
+cdef str _TOKEN_TYPE_ERROR = _wire.TOKEN_TYPE_ERROR
+cdef str _USER_DATA_TYPE_ERROR = _wire.USER_DATA_TYPE_ERROR
 cdef type _TicketInfo = TicketInfo
 cdef type _FallbackTicketInfo = FallbackTicketInfo
 cdef type _AuthTktInfo = AuthTktInfo
@@ -771,7 +775,7 @@ cdef class TicketFactory:
         until = valid_until
         _buffer_init(&signed, stack, STACK_BUFFER)
         try:
-            _quote_into(&signed, user_id, _wire.USER_ID_TYPE_ERROR)
+            _quote_into(&signed, user_id, _USER_ID_TYPE_ERROR)
             bang1 = signed.length
             _append_byte(&signed, c'!')
             if tokens:
@@ -782,11 +786,11 @@ cdef class TicketFactory:
                 for i in range(len(<tuple>tokens)):
                     if i:
                         _append_byte(&signed, c',')
-                    _quote_into(&signed, (<tuple>tokens)[i], _wire.TOKEN_TYPE_ERROR)
+                    _quote_into(&signed, (<tuple>tokens)[i], _TOKEN_TYPE_ERROR)
             bang2 = signed.length
             _append_byte(&signed, c'!')
             if user_data:
-                _quote_into(&signed, user_data, _wire.USER_DATA_TYPE_ERROR)
+                _quote_into(&signed, user_data, _USER_DATA_TYPE_ERROR)
             prefix_len = _ip_prefix(client_ip, prefix)
             secret = <bytes>self._secrets[0]
             if encoding is _UTF8 or encoding in _ASCII_COMPATIBLE:
