@@ -50,7 +50,9 @@ class OptionalBuildExt(build_ext):
         print(
             f"\n{bar}\nWARNING: the compiled core of ticket_auth could not be built:\n  {exc}\n"
             "ticket_auth is installed with its pure-Python core, which is correct but slower.\n"
-            f"Install a C compiler and the Python headers, then reinstall, for the fast core.\n{bar}\n",
+            "For the fast core, install a C compiler and the Python headers, then reinstall\n"
+            "without pip's cache of this build:\n"
+            f"  pip install --no-cache-dir --force-reinstall --no-binary ticket-auth ticket-auth\n{bar}\n",
             file=sys.stderr,
         )
 

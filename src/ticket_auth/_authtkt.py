@@ -20,10 +20,17 @@ base64 (standard alphabet, padding optional) of the raw ticket. Both cores check
 6. user id, tokens and user data (in that order) are UTF-8.
 """
 
+from __future__ import annotations
+
 import binascii
 import re
 
 from .exception import TicketParseError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 # TKTAuthDigestType values -> hashlib names.
 DIGESTS = {"md5": "md5", "sha256": "sha256", "sha512": "sha512"}
@@ -64,7 +71,7 @@ _BASE64_RE = re.compile(rb"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za
 _ESCAPE_RE = re.compile(rb"%([0-9A-Fa-f]{2})")
 
 
-def check_digest(digest):
+def check_digest(digest: str) -> str:
     """The hashlib name for a TKTAuthDigestType (no default: MD5 is never chosen silently)."""
     if not isinstance(digest, str):
         raise TypeError(DIGEST_TYPE_ERROR.format(type(digest).__name__))
@@ -74,20 +81,20 @@ def check_digest(digest):
     return name
 
 
-def check_timeout(timeout):
+def check_timeout(timeout: int) -> int:
     if isinstance(timeout, bool) or not isinstance(timeout, int) or not 0 <= timeout <= MAX_TIMESTAMP:
         raise (TypeError if not isinstance(timeout, int) else ValueError)(TIMEOUT_ERROR.format(timeout))
     return timeout
 
 
-def unescape(cookie, value):
+def unescape(cookie: str | ReadableBuffer, value: bytes) -> bytes:
     """The %-escaped cookie form: every ``%XX`` (either case) decoded; a stray '%' is an error."""
     if value.count(b"%") != len(_ESCAPE_RE.findall(value)):
         raise TicketParseError(cookie, BAD_ESCAPE)
     return _ESCAPE_RE.sub(lambda match: bytes.fromhex(match.group(1).decode()), value)
 
 
-def unwrap(cookie, value):
+def unwrap(cookie: str | ReadableBuffer, value: bytes) -> bytes:
     """The raw ticket (bytes) inside a cookie value (bytes, quotes not yet removed)."""
     if value[:1] == b'"':
         value = value[1:]

@@ -8,9 +8,24 @@ The digest is a nested hash with the secret in the middle (not HMAC)::
     digest = H(inner + secret).hexdigest()
 """
 
+from __future__ import annotations
+
 import functools
 import hashlib
 import ipaddress
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import TypeAlias
+
+    from _typeshed import ReadableBuffer
+
+    # What both cores accept for a client address (None: unbound), and what resolve_hashalg
+    # returns; _ticketcore.pyi (the compiled core's stub) spells out the same types.
+    ClientIP: TypeAlias = str | int | bytes | ipaddress.IPv4Address | ipaddress.IPv6Address | None
+    HashConstructor: TypeAlias = Callable[[bytes], hashlib._Hash]
 
 # The largest digest any fixed-length hashlib algorithm produces (OpenSSL's EVP_MAX_MD_SIZE).
 MAX_DIGEST_SIZE = 64
@@ -19,7 +34,7 @@ MAX_DIGEST_SIZE = 64
 UNBOUND_IP_PREFIX = b"\x04\x00\x00\x00\x00"
 
 
-def check_secret(secret):
+def check_secret(secret: ReadableBuffer) -> bytes:
     """The secret as immutable bytes; a clear error for anything else. Never echoes it."""
     if isinstance(secret, str):
         raise TypeError("secret must be bytes, not str (encode it, e.g. secret.encode())")
@@ -34,7 +49,7 @@ def check_secret(secret):
     return value
 
 
-def check_secrets(secret, fallback_secrets):
+def check_secrets(secret: ReadableBuffer, fallback_secrets: Iterable[ReadableBuffer]) -> tuple[bytes, ...]:
     """``(secret, *fallback_secrets)`` as a tuple of non-empty bytes (key rotation)."""
     if isinstance(fallback_secrets, (str, bytes, bytearray, memoryview)):
         raise TypeError("fallback_secrets must be a sequence of bytes secrets, not a single secret")
@@ -47,7 +62,7 @@ def check_secrets(secret, fallback_secrets):
     return (check_secret(secret), *(check_secret(fallback) for fallback in fallbacks))
 
 
-def check_max_length(max_length):
+def check_max_length(max_length: int | None) -> int | None:
     """``None`` (no limit) or a positive int: the longest ticket validate/parse will look at."""
     if max_length is None:
         return None
@@ -58,7 +73,7 @@ def check_max_length(max_length):
     return max_length
 
 
-def resolve_hashalg(hashalg):
+def resolve_hashalg(hashalg: str) -> tuple[HashConstructor, int]:
     """Return ``(constructor, digest_size)`` for a hashlib algorithm name (any case).
 
     ``constructor(data)`` returns a new hash object over ``data``. The named constructor
@@ -75,11 +90,16 @@ def resolve_hashalg(hashalg):
         ) from None
     size = probe.digest_size
     if size == 0 or probe.name.startswith("shake"):
-        raise ValueError(f"hash algorithm {hashalg!r} has a variable-length digest; choose a fixed-length one")
+        raise ValueError(
+            f"hash algorithm {hashalg!r} has a variable-length digest; choose a fixed-length one"
+        )
     if size > MAX_DIGEST_SIZE:
         raise ValueError(f"hash algorithm {hashalg!r} has a digest longer than {MAX_DIGEST_SIZE} bytes")
-    constructor = getattr(hashlib, probe.name, None)
-    if constructor is None or not callable(constructor) or probe.name not in hashlib.algorithms_guaranteed:
+    named = getattr(hashlib, probe.name, None)
+    constructor: HashConstructor
+    if callable(named) and probe.name in hashlib.algorithms_guaranteed:
+        constructor = named
+    else:
         constructor = functools.partial(hashlib.new, hashalg)
     check = b"ticket_auth"
     if constructor(check).digest() != hashlib.new(hashalg, check).digest():
@@ -87,14 +107,15 @@ def resolve_hashalg(hashalg):
     return constructor, size
 
 
-def ip_prefix(client_ip):
+def ip_prefix(client_ip: ClientIP) -> bytes:
     """``bytes([version]) + packed`` for whatever ``ipaddress.ip_address`` accepts.
 
     ``None`` means unbound (IPv4 0.0.0.0). A bad address is a ``ValueError``, as in 0.1.4.
     """
     if client_ip is None:
         return UNBOUND_IP_PREFIX
-    kind = type(client_ip)
-    if kind is not ipaddress.IPv4Address and kind is not ipaddress.IPv6Address:
-        client_ip = ipaddress.ip_address(client_ip)
-    return bytes((client_ip.version,)) + client_ip.packed
+    if type(client_ip) is ipaddress.IPv4Address or type(client_ip) is ipaddress.IPv6Address:
+        address = client_ip
+    else:
+        address = ipaddress.ip_address(client_ip)
+    return bytes((address.version,)) + address.packed

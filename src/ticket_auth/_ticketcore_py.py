@@ -6,6 +6,8 @@ the compiled core: same results, same errors, same messages. The order of the ch
 documented in ``ticket_auth._wire``.
 """
 
+from __future__ import annotations
+
 import binascii
 import hmac
 import re
@@ -18,6 +20,19 @@ from . import _authtkt, _wire
 from ._digest import check_max_length, check_secrets, ip_prefix, resolve_hashalg
 from .exception import TicketDigestError, TicketExpired, TicketParseError
 from .ticket_info import AuthTktInfo, FallbackAuthTktInfo, FallbackTicketInfo, TicketInfo
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import NoReturn, SupportsIndex, TypeAlias
+
+    from _typeshed import ConvertibleToInt, ReadableBuffer
+
+    from ._digest import ClientIP, HashConstructor
+
+    # A field of a ticket as new takes it (str, or bytes that are quoted as they are).
+    Field: TypeAlias = str | bytes | bytearray
 
 __all__ = ["AuthTktFactory", "AuthTktInfo", "TicketFactory", "TicketInfo"]
 
@@ -41,13 +56,13 @@ _IPV4_RE = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
 _new_info = tuple.__new__
 
 
-def _quote(value, type_error):
+def _quote(value: object, type_error: str) -> str:
     if isinstance(value, (str, bytes, bytearray)):
         return quote(value)
     raise TypeError(type_error.format(type(value).__name__))
 
 
-def _quote_tokens(tokens):
+def _quote_tokens(tokens: Iterable[Field] | None) -> str:
     if not tokens:
         return ""
     if isinstance(tokens, (str, bytes, bytearray)):
@@ -55,7 +70,7 @@ def _quote_tokens(tokens):
     return ",".join([_quote(token, _wire.TOKEN_TYPE_ERROR) for token in tokens])
 
 
-def _client_prefix(client_ip):
+def _client_prefix(client_ip: ClientIP) -> bytes:
     """``ip_prefix`` with a fast path for dotted-quad IPv4 text (the same result, proven by
     accepting only the strict form ``ipaddress`` itself accepts and deferring the rest)."""
     if type(client_ip) is str and _IPV4_RE.fullmatch(client_ip):
@@ -66,7 +81,7 @@ def _client_prefix(client_ip):
     return ip_prefix(client_ip)
 
 
-def _unquote_utf8(field):
+def _unquote_utf8(field: str) -> str | None:
     """Unquote a canonical field; ``None`` when the bytes are not UTF-8.
 
     Canonical text has no backslash (it would be %5C) and every '%' starts %XX, so with
@@ -89,9 +104,23 @@ class TicketFactory:
     other work.
     """
 
-    __slots__ = ("_secrets", "_hash", "_hex_len", "_pattern", "_hashalg", "_max_length")
+    __slots__ = ("_hash", "_hashalg", "_hex_len", "_max_length", "_pattern", "_secrets")
 
-    def __init__(self, secret, hashalg="sha512", *, fallback_secrets=(), max_length=None):
+    _secrets: tuple[bytes, ...]
+    _hash: HashConstructor
+    _hex_len: int
+    _pattern: re.Pattern[str]
+    _hashalg: str
+    _max_length: int | None
+
+    def __init__(
+        self,
+        secret: ReadableBuffer,
+        hashalg: str = "sha512",
+        *,
+        fallback_secrets: Iterable[ReadableBuffer] = (),
+        max_length: int | None = None,
+    ) -> None:
         # Configured once (as the compiled core, which reads its fields without a lock).
         if getattr(self, "_secrets", None) is not None:
             raise TypeError(_wire.REINIT_ERROR.format(type(self).__qualname__))
@@ -107,31 +136,45 @@ class TicketFactory:
         self._secrets, self._hash, self._hashalg = secrets, constructor, hashalg
         self._hex_len, self._pattern, self._max_length = hex_len, pattern, max_length
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__module__}.{type(self).__qualname__}(hashalg={self._hashalg!r})"
 
-    def __reduce_ex__(self, protocol):
+    def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn:
         raise TypeError("TicketFactory holds a secret and cannot be pickled or copied")
 
-    def _digest(self, data0, data1, secret):
+    def _digest(self, data0: bytes, data1: bytes, secret: bytes) -> str:
         inner = self._hash(data0 + secret + data1).digest()
         return self._hash(inner + secret).hexdigest()
 
-    def new(self, user_id, tokens=None, user_data=None, valid_until=None, client_ip=None, encoding="utf-8"):
+    def new(
+        self,
+        user_id: Field,
+        tokens: Iterable[Field] | None = None,
+        user_data: Field | None = None,
+        valid_until: ConvertibleToInt | None = None,
+        client_ip: ClientIP = None,
+        encoding: str = "utf-8",
+    ) -> str:
         """Mint a ticket (str). ``tokens`` is a sequence of str/bytes; see the README."""
-        valid_until = _wire.check_valid_until(valid_until)
+        until = _wire.check_valid_until(valid_until)
         uid = _quote(user_id, _wire.USER_ID_TYPE_ERROR)
         token_text = _quote_tokens(tokens)
         data_text = _quote(user_data, _wire.USER_DATA_TYPE_ERROR) if user_data else ""
-        data0 = _client_prefix(client_ip) + valid_until.to_bytes(4, "big")
+        data0 = _client_prefix(client_ip) + until.to_bytes(4, "big")
         signed = f"{uid}\0{token_text}\0{data_text}"
         data1 = signed.encode("ascii" if encoding in _wire.ASCII_COMPATIBLE_ENCODINGS else encoding)
-        ticket = f"{self._digest(data0, data1, self._secrets[0])}{valid_until:08x}{uid}!{token_text}!{data_text}"
+        ticket = f"{self._digest(data0, data1, self._secrets[0])}{until:08x}{uid}!{token_text}!{data_text}"
         if self._max_length is not None and len(ticket) > self._max_length:
             raise ValueError(_wire.NEW_TOO_LONG_ERROR.format(len(ticket), self._max_length))
         return ticket
 
-    def validate(self, ticket, client_ip=None, now=None, encoding="utf-8"):
+    def validate(
+        self,
+        ticket: str | ReadableBuffer,
+        client_ip: ClientIP = None,
+        now: float | None = None,
+        encoding: str = "utf-8",
+    ) -> TicketInfo:
         """Return the ticket's ``TicketInfo`` if its digest is right and it has not expired.
 
         Raises ``TicketParseError``, ``TicketDigestError`` or ``TicketExpired`` (in that order
@@ -148,7 +191,7 @@ class TicketFactory:
                 data1 = signed.encode(encoding)
             except UnicodeError:
                 raise TicketParseError(ticket, _wire.NOT_ENCODABLE) from None
-        for index, secret in enumerate(self._secrets):
+        for index, secret in enumerate(self._secrets):  # noqa: B007 - read after the loop
             if hmac.compare_digest(self._digest(data0, data1, secret), info.digest):
                 break
         else:  # every secret cost one digest, whichever it was
@@ -159,17 +202,17 @@ class TicketFactory:
             raise TicketExpired(ticket)
         return info if index == 0 else _new_info(FallbackTicketInfo, info)
 
-    def parse(self, ticket):
+    def parse(self, ticket: str | ReadableBuffer) -> TicketInfo:
         """Return the ticket's ``TicketInfo`` without checking the digest or the time."""
         return self._parse(ticket, self._text(ticket))[0]
 
-    def _text(self, ticket):
+    def _text(self, ticket: str | ReadableBuffer) -> str:
         text = ticket if isinstance(ticket, str) else _wire.ascii_text(ticket)
         if self._max_length is not None and len(text) > self._max_length:
             raise TicketParseError(ticket, _wire.TOO_LONG)
         return text
 
-    def _parse(self, ticket, text):
+    def _parse(self, ticket: str | ReadableBuffer, text: str) -> tuple[TicketInfo, str]:
         """``(TicketInfo, "UID!TOKENS!DATA")`` for a canonical ticket, else TicketParseError."""
         match = self._pattern.fullmatch(text)
         if match is None:
@@ -180,20 +223,21 @@ class TicketFactory:
         user_id = _unquote_utf8(uid)
         if user_id is None:
             raise TicketParseError(ticket, _wire.UID_NOT_UTF8)
-        tokens = ()
+        tokens: tuple[str, ...] = ()
         if token_text:
             tokens = tuple(token_text.split(","))
             if "%" in token_text:
-                tokens = tuple([_unquote_utf8(token) for token in tokens])
-                if None in tokens:
+                unquoted = tuple([_unquote_utf8(token) for token in tokens])
+                if None in unquoted:
                     raise TicketParseError(ticket, _wire.TOKEN_NOT_UTF8)
+                tokens = unquoted  # type: ignore[assignment]  # no None left
         user_data = _unquote_utf8(data)
         if user_data is None:
             raise TicketParseError(ticket, _wire.DATA_NOT_UTF8)
         info = _new_info(TicketInfo, (digest, user_id, tokens, user_data, int(hex_time, 16)))
         return info, text[self._hex_len + 8 :]
 
-    def _diagnose(self, text):
+    def _diagnose(self, text: str) -> str:
         """The message for a ticket the pattern rejected: the first check it fails."""
         if not text.isascii():
             return _wire.NOT_ASCII
@@ -209,7 +253,7 @@ class TicketFactory:
             return _wire.MISSING_PARTS
         if len(parts) > 3:
             return _wire.TOO_MANY_PARTS
-        uid, token_text, data = parts
+        uid, token_text, _data = parts
         if not _FIELD_RE.fullmatch(uid):
             return _wire.BAD_UID
         if not _TOKENS_RE.fullmatch(token_text):
@@ -220,7 +264,7 @@ class TicketFactory:
 # --- mod_auth_tkt ---------------------------------------------------------------------------------
 
 
-def _authtkt_field(value, what, forbid_bang):
+def _authtkt_field(value: object, what: str, forbid_bang: bool) -> bytes:
     """A mod_auth_tkt field as UTF-8 bytes, refusing what the format cannot carry."""
     if isinstance(value, str):
         raw = value.encode("utf-8")  # UnicodeEncodeError for lone surrogates
@@ -239,7 +283,7 @@ def _authtkt_field(value, what, forbid_bang):
     return raw
 
 
-def _authtkt_ip4(client_ip):
+def _authtkt_ip4(client_ip: ClientIP) -> bytes:
     """The 4 address bytes a mod_auth_tkt ticket is bound to (0.0.0.0 when unbound)."""
     prefix = _client_prefix(client_ip)
     if len(prefix) != 5:
@@ -250,9 +294,24 @@ def _authtkt_ip4(client_ip):
 class AuthTktFactory:
     """Mints and validates Apache mod_auth_tkt 2.x tickets (see ticket_auth.mod_auth_tkt)."""
 
-    __slots__ = ("_secrets", "_hash", "_hex_len", "_digest", "_timeout", "_max_length")
+    __slots__ = ("_digest", "_hash", "_hex_len", "_max_length", "_secrets", "_timeout")
 
-    def __init__(self, secret, digest, *, fallback_secrets=(), timeout=_authtkt.DEFAULT_TIMEOUT, max_length=None):
+    _secrets: tuple[bytes, ...]
+    _hash: HashConstructor
+    _hex_len: int
+    _digest: str
+    _timeout: int
+    _max_length: int | None
+
+    def __init__(
+        self,
+        secret: ReadableBuffer,
+        digest: str,
+        *,
+        fallback_secrets: Iterable[ReadableBuffer] = (),
+        timeout: int = _authtkt.DEFAULT_TIMEOUT,
+        max_length: int | None = None,
+    ) -> None:
         if getattr(self, "_secrets", None) is not None:
             raise TypeError(_wire.REINIT_ERROR.format(type(self).__qualname__))
         secrets = check_secrets(secret, fallback_secrets)
@@ -262,21 +321,30 @@ class AuthTktFactory:
         self._secrets, self._hash, self._digest = secrets, constructor, digest
         self._hex_len, self._timeout, self._max_length = 2 * digest_size, timeout, max_length
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__module__}.{type(self).__qualname__}(digest={self._digest!r}, timeout={self._timeout})"
 
-    def __reduce_ex__(self, protocol):
+    def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn:
         raise TypeError("AuthTktFactory holds a secret and cannot be pickled or copied")
 
-    def _hexdigest(self, ip4, timestamp, secret, fields):
+    def _hexdigest(self, ip4: bytes, timestamp: int, secret: bytes, fields: bytes) -> str:
         inner = self._hash(ip4 + timestamp.to_bytes(4, "big") + secret + fields).hexdigest()
         return self._hash(inner.encode("ascii") + secret).hexdigest()
 
-    def new(self, user_id, tokens=(), user_data="", timestamp=None, client_ip=None, *, raw=False):
+    def new(
+        self,
+        user_id: Field,
+        tokens: Iterable[Field] = (),
+        user_data: Field = "",
+        timestamp: ConvertibleToInt | None = None,
+        client_ip: ClientIP = None,
+        *,
+        raw: bool = False,
+    ) -> str:
         """A cookie value (base64 by default, the raw ticket text with ``raw=True``)."""
-        timestamp = int(time.time()) if timestamp is None else int(timestamp)
-        if not 0 <= timestamp <= _authtkt.MAX_TIMESTAMP:
-            raise ValueError(_authtkt.TIMESTAMP_RANGE_ERROR.format(timestamp))
+        issued = int(time.time()) if timestamp is None else int(timestamp)
+        if not 0 <= issued <= _authtkt.MAX_TIMESTAMP:
+            raise ValueError(_authtkt.TIMESTAMP_RANGE_ERROR.format(issued))
         uid = _authtkt_field(user_id, "user_id", True)
         token_text = b""
         if tokens:
@@ -288,10 +356,10 @@ class AuthTktFactory:
             token_text = b",".join(parts)
         data = _authtkt_field(user_data, "user_data", False) if user_data else b""
         ip4 = _authtkt_ip4(client_ip)
-        digest = self._hexdigest(ip4, timestamp, self._secrets[0], uid + b"\0" + token_text + b"\0" + data)
+        digest = self._hexdigest(ip4, issued, self._secrets[0], uid + b"\0" + token_text + b"\0" + data)
         # The tokens part is omitted when there are none, unless the data holds a '!'.
         middle = b"!" + token_text + b"!" if token_text or b"!" in data else b"!"
-        ticket = f"{digest}{timestamp:08x}".encode("ascii") + uid + middle + data
+        ticket = f"{digest}{issued:08x}".encode("ascii") + uid + middle + data
         if raw and ticket.endswith(b'"'):
             raise ValueError(_authtkt.RAW_QUOTE_ERROR)
         cookie = ticket.decode("utf-8") if raw else binascii.b2a_base64(ticket, newline=False).decode("ascii")
@@ -299,7 +367,7 @@ class AuthTktFactory:
             raise ValueError(_authtkt.NEW_TOO_LONG_ERROR.format(len(cookie), self._max_length))
         return cookie
 
-    def _parse(self, cookie):
+    def _parse(self, cookie: str | ReadableBuffer) -> tuple[bytes, int, int]:
         """``(raw ticket bytes, index of the first '!', of the second or -1)`` or a parse error."""
         if isinstance(cookie, str):
             try:
@@ -332,26 +400,41 @@ class AuthTktFactory:
             raise TicketParseError(cookie, _authtkt.HAS_NUL)
         return ticket, first, ticket.find(b"!", first + 1)
 
-    def _fields(self, cookie, ticket, first, second):
+    def _fields(
+        self, cookie: str | ReadableBuffer, ticket: bytes, first: int, second: int
+    ) -> tuple[bytes, bytes, bytes, list[str]]:
         uid = ticket[self._hex_len + 8 : first]
         token_text = ticket[first + 1 : second] if second >= 0 else b""
         data = ticket[second + 1 :] if second >= 0 else ticket[first + 1 :]
         texts = []
-        for raw, message in ((uid, _authtkt.UID_NOT_UTF8), (token_text, _authtkt.TOKENS_NOT_UTF8),
-                             (data, _authtkt.DATA_NOT_UTF8)):
+        for raw, message in (
+            (uid, _authtkt.UID_NOT_UTF8),
+            (token_text, _authtkt.TOKENS_NOT_UTF8),
+            (data, _authtkt.DATA_NOT_UTF8),
+        ):
             try:
                 texts.append(raw.decode("utf-8"))
             except UnicodeDecodeError:
                 raise TicketParseError(cookie, message) from None
         return uid, token_text, data, texts
 
-    def _info(self, info_type, ticket, texts):
+    def _info(self, info_type: type[AuthTktInfo], ticket: bytes, texts: list[str]) -> AuthTktInfo:
         user_id, token_text, user_data = texts
         tokens = tuple(token_text.split(",")) if token_text else ()
-        return _new_info(info_type, (ticket[: self._hex_len].decode("ascii"), user_id, tokens, user_data,
-                                     int(ticket[self._hex_len : self._hex_len + 8], 16)))
+        return _new_info(
+            info_type,
+            (
+                ticket[: self._hex_len].decode("ascii"),
+                user_id,
+                tokens,
+                user_data,
+                int(ticket[self._hex_len : self._hex_len + 8], 16),
+            ),
+        )
 
-    def validate(self, cookie, client_ip=None, now=None):
+    def validate(
+        self, cookie: str | ReadableBuffer, client_ip: ClientIP = None, now: float | None = None
+    ) -> AuthTktInfo:
         """The ticket's ``AuthTktInfo`` if its digest is right and it has not timed out."""
         ticket, first, second = self._parse(cookie)
         uid, token_text, data, texts = self._fields(cookie, ticket, first, second)
@@ -359,7 +442,7 @@ class AuthTktFactory:
         timestamp = int(ticket[self._hex_len : self._hex_len + 8], 16)
         fields = uid + b"\0" + token_text + b"\0" + data
         digest = ticket[: self._hex_len].decode("ascii")
-        for index, secret in enumerate(self._secrets):
+        for index, secret in enumerate(self._secrets):  # noqa: B007 - read after the loop
             if hmac.compare_digest(self._hexdigest(ip4, timestamp, secret, fields), digest):
                 break
         else:
@@ -371,7 +454,7 @@ class AuthTktFactory:
                 raise TicketExpired(cookie)
         return self._info(AuthTktInfo if index == 0 else FallbackAuthTktInfo, ticket, texts)
 
-    def parse(self, cookie):
+    def parse(self, cookie: str | ReadableBuffer) -> AuthTktInfo:
         """The ticket's ``AuthTktInfo`` without checking the digest or the time."""
         ticket, first, second = self._parse(cookie)
         return self._info(AuthTktInfo, ticket, self._fields(cookie, ticket, first, second)[3])

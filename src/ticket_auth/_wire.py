@@ -16,9 +16,16 @@ same order and raise the same messages:
 6. each unquoted UID, token and DATA (in that order) is valid UTF-8.
 """
 
+from __future__ import annotations
+
 import time
 
 from .exception import TicketParseError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+
+if TYPE_CHECKING:
+    from _typeshed import ConvertibleToInt, ReadableBuffer
 
 # Default lifetime of a ticket minted without ``valid_until``, in seconds.
 DEFAULT_TIMEOUT = 120
@@ -59,12 +66,12 @@ NEW_TOO_LONG_ERROR = "the ticket would be {} characters long, more than max_leng
 VALID_UNTIL_RANGE_ERROR = "valid_until must be between 0 and 4294967295 (32-bit seconds), not {}"
 
 
-def default_valid_until():
+def default_valid_until() -> int:
     """``int(time.time()) + DEFAULT_TIMEOUT``; looks ``time.time`` up on each call, as 0.1.4 does."""
     return int(time.time()) + DEFAULT_TIMEOUT
 
 
-def check_valid_until(valid_until):
+def check_valid_until(valid_until: ConvertibleToInt | None) -> int:
     """``valid_until`` as an int in 0..2**32-1; ``None`` means the default lifetime."""
     value = default_valid_until() if valid_until is None else int(valid_until)
     if not 0 <= value <= MAX_VALID_UNTIL:
@@ -72,7 +79,7 @@ def check_valid_until(valid_until):
     return value
 
 
-def ascii_text(ticket):
+def ascii_text(ticket: ReadableBuffer) -> str:
     """A bytes-like ticket as str; ``TicketParseError`` unless it is ASCII, ``TypeError``
     unless it is bytes-like. (A str ticket never comes here.)"""
     try:

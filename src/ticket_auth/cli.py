@@ -18,6 +18,8 @@ This module is imported only by ``python -m ticket_auth`` and the ``ticket-auth`
 never by ``import ticket_auth``, so the library does not pay for argparse.
 """
 
+from __future__ import annotations
+
 import argparse
 import codecs
 import importlib
@@ -27,6 +29,22 @@ import math
 import os
 import sys
 import time
+
+# typing.TYPE_CHECKING without importing typing at run time.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+    from typing import IO, Any, NoReturn, TypeAlias
+
+    from _typeshed import SupportsWrite
+
+    # A factory class (TicketFactory of either core, or mod_auth_tkt's AuthTktFactory), the
+    # result of a subcommand (exit status, JSON object, text for stdout, text for stderr),
+    # and the (stdout, stderr) pair the parser writes to.
+    _FactoryClass: TypeAlias = Callable[..., Any]
+    _Result: TypeAlias = tuple[int, dict[str, Any], str, str]
+    _Streams: TypeAlias = tuple[SupportsWrite[str], SupportsWrite[str]]
 
 __all__ = ["main"]
 
@@ -65,10 +83,10 @@ class UsageError(Exception):
     """A mistake in how the command was called: exit status 2, message on stderr."""
 
 
-class _Exit(Exception):
+class _Exit(Exception):  # noqa: N818 - not an error: a request to exit
     """Raised instead of SystemExit so that ``main`` returns the status to its caller."""
 
-    def __init__(self, status):
+    def __init__(self, status: int) -> None:
         super().__init__(status)
         self.status = status
 
@@ -76,18 +94,18 @@ class _Exit(Exception):
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser that writes to the streams given to ``main`` and does not exit."""
 
-    def __init__(self, *args, streams, **kwargs):
+    def __init__(self, *args: Any, streams: _Streams, **kwargs: Any) -> None:
         kwargs.setdefault("allow_abbrev", False)  # '--secret x' must never match --secret-file
         super().__init__(*args, **kwargs)
         self._streams = streams
 
-    def print_usage(self, file=None):
+    def print_usage(self, file: SupportsWrite[str] | None = None) -> None:
         self._print_message(self.format_usage(), self._streams[1] if file is None else file)
 
-    def print_help(self, file=None):
+    def print_help(self, file: SupportsWrite[str] | None = None) -> None:
         self._print_message(self.format_help(), self._streams[0] if file is None else file)
 
-    def _print_message(self, message, file=None):
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
         if not message:
             return
         if file is None or file is sys.stderr:
@@ -96,12 +114,12 @@ class _Parser(argparse.ArgumentParser):
             file = self._streams[0]
         file.write(message)
 
-    def exit(self, status=0, message=None):
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         if message:
             self._print_message(message, self._streams[1])
         raise _Exit(status)
 
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         self.print_usage(self._streams[1])
         self.exit(2, f"{self.prog}: error: {message}\n")
 
@@ -109,7 +127,13 @@ class _Parser(argparse.ArgumentParser):
 class _RefuseSecret(argparse.Action):
     """``--secret``: refused with a message that does not repeat the value."""
 
-    def __call__(self, parser, namespace, values, option_string=None):
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
         parser.error(_SECRET_ON_COMMAND_LINE)
 
 
@@ -117,7 +141,7 @@ class _RefuseSecret(argparse.Action):
 # Argument types
 
 
-def _epoch(text):
+def _epoch(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -127,14 +151,14 @@ def _epoch(text):
     return value
 
 
-def _integer(text):
+def _integer(text: str) -> int:
     try:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
 
 
-def _client_ip(text):
+def _client_ip(text: str) -> str:
     try:
         ipaddress.ip_address(text)
     except ValueError:
@@ -142,7 +166,7 @@ def _client_ip(text):
     return text
 
 
-def _encoding(text):
+def _encoding(text: str) -> str:
     try:
         codecs.lookup(text)
     except LookupError:
@@ -154,7 +178,7 @@ def _encoding(text):
 # The parser
 
 
-def _build_parser(prog, streams):
+def _build_parser(prog: str, streams: _Streams) -> _Parser:
     # Options every subcommand takes; also accepted before the subcommand. SUPPRESS keeps a
     # subcommand from overwriting a value given before it.
     common = _Parser(add_help=False, streams=streams)
@@ -186,7 +210,7 @@ def _build_parser(prog, streams):
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def subcommand(name, help_text, description):
+    def subcommand(name: str, help_text: str, description: str) -> _Parser:
         sub = commands.add_parser(
             name, help=help_text, description=description, parents=[common], streams=streams
         )
@@ -198,17 +222,17 @@ def _build_parser(prog, streams):
         )
         return sub
 
-    def add_hashalg(sub, default, help_text):
+    def add_hashalg(sub: _Parser, default: str | None, help_text: str) -> None:
         sub.add_argument("--hashalg", metavar="NAME", default=default, help=help_text)
 
-    def add_secret(sub):
+    def add_secret(sub: _Parser) -> None:
         sub.add_argument(
             "--secret-file",
             metavar="PATH",
             help=f"read the secret from PATH (one trailing newline is dropped); wins over ${SECRET_ENV}",
         )
 
-    def add_ticket(sub):
+    def add_ticket(sub: _Parser) -> None:
         sub.add_argument(
             "ticket", nargs="?", metavar="TICKET", help="the ticket; '-' or absent: read it from stdin"
         )
@@ -271,7 +295,7 @@ def _build_parser(prog, streams):
     return parser
 
 
-def _version():
+def _version() -> str:
     from . import __version__
 
     return __version__
@@ -281,7 +305,7 @@ def _version():
 # Helpers
 
 
-def _factory_class(args, factory_class):
+def _factory_class(args: argparse.Namespace, factory_class: _FactoryClass | None) -> _FactoryClass:
     """The factory class for ``--format`` (and ``--core``); a plug-in point per format."""
     if args.format == "mod_auth_tkt":
         try:
@@ -291,30 +315,31 @@ def _factory_class(args, factory_class):
                 raise
             raise UsageError(_MOD_AUTH_TKT_UNAVAILABLE) from None
         try:
-            return module.AuthTktFactory
+            auth_tkt_factory: _FactoryClass = module.AuthTktFactory
         except AttributeError:
             raise UsageError(_MOD_AUTH_TKT_UNAVAILABLE) from None
+        return auth_tkt_factory
     if factory_class is not None:
         return factory_class
     core = getattr(args, "core", None)
     if core == "compiled":
         try:
-            from ._ticketcore import TicketFactory
+            from ._ticketcore import TicketFactory as CompiledFactory
         except ImportError:
             raise UsageError(
                 "the compiled core is not available in this installation; use --core pure"
             ) from None
-        return TicketFactory
+        return CompiledFactory
     if core == "pure":
-        from ._ticketcore_py import TicketFactory
+        from ._ticketcore_py import TicketFactory as PureFactory
 
-        return TicketFactory
+        return PureFactory
     from .ticket_factory import TicketFactory
 
     return TicketFactory
 
 
-def _read_secret(args):
+def _read_secret(args: argparse.Namespace) -> bytes:
     """The secret as bytes, from --secret-file or $TICKET_AUTH_SECRET. Never echoed."""
     path = args.secret_file
     if path is not None:
@@ -339,7 +364,7 @@ def _read_secret(args):
     return value.encode("utf-8", "surrogateescape")
 
 
-def _make_factory(cls, secret, hashalg):
+def _make_factory(cls: _FactoryClass, secret: bytes, hashalg: str) -> Any:
     try:
         return cls(secret, hashalg)
     except (TypeError, ValueError) as exc:
@@ -348,8 +373,8 @@ def _make_factory(cls, secret, hashalg):
         raise UsageError(f"--hashalg: {exc}") from None
 
 
-def _read_ticket(args, stdin):
-    ticket = args.ticket
+def _read_ticket(args: argparse.Namespace, stdin: IO[str] | None) -> str:
+    ticket: str | None = args.ticket
     if ticket is None or ticket == "-":
         if stdin is None:
             stdin = sys.stdin
@@ -368,21 +393,21 @@ def _read_ticket(args, stdin):
     return ticket
 
 
-def _isatty(stream):
+def _isatty(stream: IO[str]) -> bool:
     try:
         return stream.isatty()
     except (AttributeError, ValueError, OSError):
         return False
 
 
-def _iso(epoch):
+def _iso(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
-def _duration(seconds):
+def _duration(seconds: float) -> str:
     """'1h 2m', '3m', '45s', '2d 3h': the two largest units of whole seconds (zeros left out)."""
     seconds = int(abs(seconds))
-    parts = []
+    parts: list[tuple[int, str]] = []
     for unit, size in (("y", 365 * 86400), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         count, seconds = divmod(seconds, size)
         if count or parts:
@@ -393,7 +418,7 @@ def _duration(seconds):
     return " ".join(shown)
 
 
-def _expiry(valid_until, now):
+def _expiry(valid_until: int, now: float) -> tuple[bool, str, float]:
     """(expired, human text, seconds left, negative once expired), as ``validate`` decides it."""
     left = valid_until - now
     left = int(left) if left == int(left) else round(left, 3)
@@ -402,7 +427,7 @@ def _expiry(valid_until, now):
     return False, f"expires in {_duration(left)}", left
 
 
-def _show(value):
+def _show(value: str) -> str:
     """A field for text output: as is when plainly printable, else JSON-quoted (ASCII-only),
     so that a hostile ticket cannot write control characters to the terminal."""
     if value and value.isprintable() and value == value.strip() and not value.startswith('"'):
@@ -410,7 +435,7 @@ def _show(value):
     return json.dumps(value)
 
 
-def _fields(info, now):
+def _fields(info: Any, now: float) -> dict[str, Any]:
     expired, human, left = _expiry(info.valid_until, now)
     return {
         "user_id": info.user_id,
@@ -424,7 +449,7 @@ def _fields(info, now):
     }
 
 
-def _text_fields(fields, extra=()):
+def _text_fields(fields: dict[str, Any], extra: Iterable[str] = ()) -> str:
     lines = [
         f"user_id:     {_show(fields['user_id'])}",
         f"tokens:      {json.dumps(fields['tokens'])}",
@@ -435,7 +460,7 @@ def _text_fields(fields, extra=()):
     return "".join(line + "\n" for line in lines)
 
 
-def _parsing_algorithms(cls, ticket, skip=None):
+def _parsing_algorithms(cls: _FactoryClass, ticket: str, skip: str | None = None) -> list[tuple[str, Any]]:
     """``[(hashalg, TicketInfo)]`` for every usual digest length the ticket parses with."""
     from .exception import TicketError
 
@@ -455,7 +480,7 @@ def _parsing_algorithms(cls, ticket, skip=None):
 # Subcommands: each returns (exit status, JSON object, text for stdout, text for stderr)
 
 
-def _cmd_new(args, factory_class, stdin):
+def _cmd_new(args: argparse.Namespace, factory_class: _FactoryClass | None, stdin: IO[str] | None) -> _Result:
     cls = _factory_class(args, factory_class)
     factory = _make_factory(cls, _read_secret(args), args.hashalg)
     valid_until = args.valid_until
@@ -470,14 +495,17 @@ def _cmd_new(args, factory_class, stdin):
             client_ip=args.client_ip,
             encoding=args.encoding,
         )
-    except UnicodeError as exc:
-        raise UsageError(f"cannot encode the ticket's fields: {exc.reason}") from None
+    except UnicodeError as exc:  # UnicodeEncodeError has .reason; some codecs raise the base class
+        reason = getattr(exc, "reason", None) or str(exc)
+        raise UsageError(f"cannot encode the ticket's fields: {reason}") from None
     except (TypeError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     return 0, {"ticket": ticket}, ticket + "\n", ""
 
 
-def _cmd_validate(args, factory_class, stdin):
+def _cmd_validate(
+    args: argparse.Namespace, factory_class: _FactoryClass | None, stdin: IO[str] | None
+) -> _Result:
     from . import _wire
     from .exception import TicketDigestError, TicketExpired, TicketParseError
 
@@ -510,14 +538,16 @@ def _cmd_validate(args, factory_class, stdin):
     return 0, result, "valid:       yes\n" + _text_fields(fields), ""
 
 
-def _invalid(kind, reason, fields=None, **extra):
+def _invalid(kind: str, reason: str, fields: dict[str, Any] | None = None, **extra: Any) -> _Result:
     result = {**extra, "valid": False, "error": kind, "reason": reason}
     if fields:
         result.update(fields)
     return 1, result, "", f"invalid ticket: {reason}\n"
 
 
-def _cmd_inspect(args, factory_class, stdin):
+def _cmd_inspect(
+    args: argparse.Namespace, factory_class: _FactoryClass | None, stdin: IO[str] | None
+) -> _Result:
     from .exception import TicketError
 
     cls = _factory_class(args, factory_class)
@@ -564,14 +594,21 @@ def _cmd_inspect(args, factory_class, stdin):
 # ---------------------------------------------------------------------------------------------
 
 
-def _prog_name():
+def _prog_name() -> str:
     name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
     if name in ("", "-c", "__main__.py"):
         return "python -m ticket_auth"
     return name
 
 
-def main(argv=None, *, factory_class=None, stdin=None, stdout=None, stderr=None):
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    factory_class: _FactoryClass | None = None,
+    stdin: IO[str] | None = None,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> int:
     """Run the command line; return the exit status (0 ok, 1 invalid ticket, 2 usage error).
 
     ``factory_class`` replaces the ``ticket_auth`` format's ``TicketFactory`` (tests run the
@@ -588,7 +625,8 @@ def main(argv=None, *, factory_class=None, stdin=None, stdout=None, stderr=None)
     parser = _build_parser(prog, (stdout, stderr))
     try:
         args = parser.parse_args(list(argv))
-        status, result, out, err = args.handler(args, factory_class, stdin)
+        handler: Callable[..., _Result] = args.handler
+        status, result, out, err = handler(args, factory_class, stdin)
     except _Exit as exc:
         return exc.status
     except UsageError as exc:

@@ -5,17 +5,20 @@ Every error keeps the rejected ticket in ``.ticket`` and a short reason in ``.ms
 No message ever contains the secret or the digest the ticket should have had.
 """
 
-__all__ = ["TicketError", "TicketParseError", "TicketDigestError", "TicketExpired"]
+__all__ = ["TicketDigestError", "TicketError", "TicketExpired", "TicketParseError"]
 
 
 class TicketError(Exception):
     """Base class of every error about a ticket's content."""
 
-    def __init__(self, ticket, msg=""):
+    ticket: object
+    msg: str
+
+    def __init__(self, ticket: object, msg: str = "") -> None:
         self.ticket = ticket
         self.msg = msg
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Ticket error: {self.msg}  ({self.ticket})"
 
 
@@ -27,7 +30,7 @@ class TicketError(Exception):
 class TicketParseError(TicketError):
     """The ticket is not in the exact form that ``TicketFactory.new`` mints."""
 
-    def __init__(self, ticket, msg=""):
+    def __init__(self, ticket: object, msg: str = "") -> None:
         self.ticket = ticket
         self.msg = msg
 
@@ -35,14 +38,14 @@ class TicketParseError(TicketError):
 class TicketDigestError(TicketError):
     """The digest does not match the ticket's content, secret and client address."""
 
-    def __init__(self, ticket):
+    def __init__(self, ticket: object) -> None:
         self.ticket = ticket
         self.msg = "Invalid digest"
 
 
-class TicketExpired(TicketError):
+class TicketExpired(TicketError):  # noqa: N818 - the name is 0.1.4's public API
     """The digest is right but ``valid_until`` is not after ``now``."""
 
-    def __init__(self, ticket):
+    def __init__(self, ticket: object) -> None:
         self.ticket = ticket
         self.msg = "Ticket expired"

@@ -8,6 +8,8 @@
 ``ticket_auth._ticketcore`` and ``ticket_auth._ticketcore_py``.
 """
 
+from __future__ import annotations
+
 import os
 import sys
 
@@ -15,7 +17,18 @@ from .ticket_info import TicketInfo
 
 __all__ = ["CORE", "TicketFactory", "TicketInfo"]
 
-if os.environ.get("TICKET_AUTH_NO_EXTENSIONS") or sys.implementation.name != "cpython":
+# typing.TYPE_CHECKING without importing typing, which `import ticket_auth` does not need.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from typing import Literal
+
+    # Type checkers read the pure core; the compiled one has the same API, as its stub
+    # (_ticketcore.pyi, checked against the built extension by stubtest) says.
+    from ._ticketcore_py import TicketFactory
+
+    CORE: Literal["compiled", "pure"]
+elif os.environ.get("TICKET_AUTH_NO_EXTENSIONS") or sys.implementation.name != "cpython":
     from ._ticketcore_py import TicketFactory
 
     CORE = "pure"

@@ -1,0 +1,82 @@
+"""Type stub of the compiled core (``src/_ticketcore.pyx``).
+
+The compiled and the pure core (``ticket_auth._ticketcore_py``) have the same API; this stub
+and the pure core's annotations say the same thing. ``tests/packaging/test_lint.py`` checks
+the stub against the built extension with ``mypy.stubtest``.
+"""
+
+from collections.abc import Iterable
+from ipaddress import IPv4Address, IPv6Address
+from typing import NoReturn, SupportsIndex, TypeAlias
+
+from _typeshed import ConvertibleToInt, ReadableBuffer
+from typing_extensions import disjoint_base
+
+from ticket_auth.ticket_info import AuthTktInfo, TicketInfo
+
+__all__ = ["AuthTktFactory", "AuthTktInfo", "TicketFactory", "TicketInfo"]
+
+_Field: TypeAlias = str | bytes | bytearray
+_ClientIP: TypeAlias = str | int | bytes | IPv4Address | IPv6Address | None
+
+# Both are cdef classes (@disjoint_base: their instance layout is their own).
+
+@disjoint_base
+class TicketFactory:
+    """Mints and validates tickets signed with ``secret`` using hashlib's ``hashalg``."""
+
+    def __init__(
+        self,
+        secret: ReadableBuffer,
+        hashalg: str = "sha512",
+        *,
+        fallback_secrets: Iterable[ReadableBuffer] = (),
+        max_length: int | None = None,
+    ) -> None: ...
+    def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn: ...
+    def new(
+        self,
+        user_id: _Field,
+        tokens: Iterable[_Field] | None = None,
+        user_data: _Field | None = None,
+        valid_until: ConvertibleToInt | None = None,
+        client_ip: _ClientIP = None,
+        encoding: str = "utf-8",
+    ) -> str: ...
+    def validate(
+        self,
+        ticket: str | ReadableBuffer,
+        client_ip: _ClientIP = None,
+        now: float | None = None,
+        encoding: str = "utf-8",
+    ) -> TicketInfo: ...
+    def parse(self, ticket: str | ReadableBuffer) -> TicketInfo: ...
+
+@disjoint_base
+class AuthTktFactory:
+    """Mints and validates Apache mod_auth_tkt 2.x tickets (see ticket_auth.mod_auth_tkt)."""
+
+    def __init__(
+        self,
+        secret: ReadableBuffer,
+        digest: str,
+        *,
+        fallback_secrets: Iterable[ReadableBuffer] = (),
+        timeout: int = 7200,
+        max_length: int | None = None,
+    ) -> None: ...
+    def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn: ...
+    def new(
+        self,
+        user_id: _Field,
+        tokens: Iterable[_Field] = (),
+        user_data: _Field = "",
+        timestamp: ConvertibleToInt | None = None,
+        client_ip: _ClientIP = None,
+        *,
+        raw: bool = False,
+    ) -> str: ...
+    def validate(
+        self, cookie: str | ReadableBuffer, client_ip: _ClientIP = None, now: float | None = None
+    ) -> AuthTktInfo: ...
+    def parse(self, cookie: str | ReadableBuffer) -> AuthTktInfo: ...

