@@ -12,16 +12,60 @@ EXAMPLES = int(os.environ.get("TICKET_AUTH_HYPOTHESIS_EXAMPLES") or 300)
 
 HASHALGS = ["md5", "sha1", "sha256", "sha384", "sha512", "blake2b", "sha3_256", "SHA256"]
 # utf-16 and cp037 are not ASCII-compatible; the others take both cores' fast and slow paths.
-ENCODINGS = ["utf-8", "utf-16", "cp037", "utf-16-le", "utf-32", "utf-8-sig", "latin-1", "ascii", "UTF-8", "utf_8"]
+ENCODINGS = [
+    "utf-8",
+    "utf-16",
+    "cp037",
+    "utf-16-le",
+    "utf-32",
+    "utf-8-sig",
+    "latin-1",
+    "ascii",
+    "UTF-8",
+    "utf_8",
+]
 VALID_UNTIL_EDGES = [0, 1, 2**31, 2**32 - 1]
 SPECIAL_IPS = [
-    "fe80::1%eth0", "fe80::1", "::ffff:1.2.3.4", "1.2.3.4", "0.0.0.0", "255.255.255.255",
-    "::", "::1", "fe80::1%1", "2001:db8::8a2e:370:7334",
+    "fe80::1%eth0",
+    "fe80::1",
+    "::ffff:1.2.3.4",
+    "1.2.3.4",
+    "0.0.0.0",
+    "255.255.255.255",
+    "::",
+    "::1",
+    "fe80::1%1",
+    "2001:db8::8a2e:370:7334",
 ]
 SPECIAL_FIELDS = [
-    ",", "!", "%", "", "%2C", "%25", "a,b", "x!y", "100%", "~/._-", " ", "\x00", "\x7f", "é",
-    "\U0001f600", "日本", "\ufffd", "+", "a b", b"", b",", b"!", b"%", b"\xff", b"\xc3\xa9",
-    b"\x00", b"\xed\xa0\x80", b"\xc0\x80",
+    ",",
+    "!",
+    "%",
+    "",
+    "%2C",
+    "%25",
+    "a,b",
+    "x!y",
+    "100%",
+    "~/._-",
+    " ",
+    "\x00",
+    "\x7f",
+    "é",
+    "\U0001f600",
+    "日本",
+    "\ufffd",
+    "+",
+    "a b",
+    b"",
+    b",",
+    b"!",
+    b"%",
+    b"\xff",
+    b"\xc3\xa9",
+    b"\x00",
+    b"\xed\xa0\x80",
+    b"\xc0\x80",
 ]
 
 # All of Unicode except surrogates (which no codec used here can encode).

@@ -31,8 +31,16 @@ def _wheel():
 def _download():
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     cmd = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-        "--disable-pip-version-check", REQUIREMENT, "-d", str(CACHE_DIR),
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        REQUIREMENT,
+        "-d",
+        str(CACHE_DIR),
     ]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)

@@ -81,19 +81,53 @@ AXES = {
     "hashalg": ["md5", "sha1", "sha256", "sha384", "sha512", "blake2b", "sha3_256", "SHA256"],
     "secret": [b"s", b"S3CRET-do-not-leak", bytes(range(256)), b"\x00"],
     "user_id": [
-        "", "user name!,%", "é", "日本語", "\U0001f600", "a/b~c_d.e-f", "\x00\x7f", "x" * 520 + "é" * 20,
-        b"bob", b"\xff\xfe", "é".encode(), bytearray(b"ba"), "\ufffd", "+&=?#",
+        "",
+        "user name!,%",
+        "é",
+        "日本語",
+        "\U0001f600",
+        "a/b~c_d.e-f",
+        "\x00\x7f",
+        "x" * 520 + "é" * 20,
+        b"bob",
+        b"\xff\xfe",
+        "é".encode(),
+        bytearray(b"ba"),
+        "\ufffd",
+        "+&=?#",
     ],
     "tokens": [
-        None, [], ("",), ["", "x"], ["", ""], [","], ["!", "%"], [b"bytes", "text"], [b"\xff"],
-        ["é", "\U0001f600"], ("a", "b", "c"), ["a,b"],
+        None,
+        [],
+        ("",),
+        ["", "x"],
+        ["", ""],
+        [","],
+        ["!", "%"],
+        [b"bytes", "text"],
+        [b"\xff"],
+        ["é", "\U0001f600"],
+        ("a", "b", "c"),
+        ["a,b"],
     ],
     "user_data": [None, "", b"", 0, "data", "x!y,z%", b"\x00\x01", b"\xc3", "\U0001f600" * 50],
     "valid_until": [0, 1, 2**31, 2**32 - 1, 1.9, "123", -0.5, 1700000000.75, True],
     "client_ip": [
-        None, "1.2.3.4", "0.0.0.0", "255.255.255.255", "::1", "::", "fe80::1%eth0", "fe80::1",
-        "::ffff:1.2.3.4", 2130706433, 2**100, b"\x0a\x00\x00\x01", bytes(range(16)),
-        ipaddress.IPv4Address("192.0.2.1"), ipaddress.IPv6Address("2001:db8::1"),
+        None,
+        "1.2.3.4",
+        "0.0.0.0",
+        "255.255.255.255",
+        "::1",
+        "::",
+        "fe80::1%eth0",
+        "fe80::1",
+        "::ffff:1.2.3.4",
+        2130706433,
+        2**100,
+        b"\x0a\x00\x00\x01",
+        bytes(range(16)),
+        ipaddress.IPv4Address("192.0.2.1"),
+        ipaddress.IPv6Address("2001:db8::1"),
     ],
     "encoding": ["utf-8", "utf-16", "cp037", "utf-16-le", "latin-1", "utf-32", "UTF-8"],
 }
@@ -158,23 +192,27 @@ def build_vectors(ta):
             ("expired", inputs["client_ip"], until),
             ("wrong_ip", wrong_ip(inputs["client_ip"]), until - 1),
         ):
-            checks.append({
-                "label": label,
-                "client_ip": encode(client_ip),
-                "now": encode(now),
-                "result": result(lambda: factory.validate(ticket, client_ip, now, encoding)),  # noqa: B023
-            })
-        vectors.append({
-            "name": name,
-            "secret": inputs["secret"].hex(),
-            "hashalg": inputs["hashalg"],
-            "encoding": encoding,
-            "new": {key: encode(value) for key, value in mint.items()},
-            "ticket": ticket,
-            "non_utf8_field": non_utf8_field(inputs),
-            "validate": checks,
-            "parse": result(lambda: factory.parse(ticket)),  # noqa: B023
-        })
+            checks.append(
+                {
+                    "label": label,
+                    "client_ip": encode(client_ip),
+                    "now": encode(now),
+                    "result": result(lambda: factory.validate(ticket, client_ip, now, encoding)),  # noqa: B023
+                }
+            )
+        vectors.append(
+            {
+                "name": name,
+                "secret": inputs["secret"].hex(),
+                "hashalg": inputs["hashalg"],
+                "encoding": encoding,
+                "new": {key: encode(value) for key, value in mint.items()},
+                "ticket": ticket,
+                "non_utf8_field": non_utf8_field(inputs),
+                "validate": checks,
+                "parse": result(lambda: factory.parse(ticket)),  # noqa: B023
+            }
+        )
     return vectors
 
 

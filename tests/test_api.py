@@ -22,9 +22,9 @@ def test_top_level_names():
         TicketFactory,
         TicketInfo,
         TicketParseError,
+        exception,
+        ticket_factory,
     )
-
-    from ticket_auth import exception, ticket_factory
 
     assert TicketFactory is ticket_factory.TicketFactory
     assert TicketInfo is ticket_factory.TicketInfo
@@ -46,8 +46,14 @@ def test_submodule_names():
 def test_star_import_exports():
     namespace = {}
     exec("from ticket_auth import *", namespace)  # noqa: S102 - checking __all__
-    for name in ("TicketFactory", "TicketInfo", "TicketError", "TicketParseError",
-                 "TicketDigestError", "TicketExpired"):
+    for name in (
+        "TicketFactory",
+        "TicketInfo",
+        "TicketError",
+        "TicketParseError",
+        "TicketDigestError",
+        "TicketExpired",
+    ):
         assert namespace[name] is getattr(ticket_auth, name)
 
 
@@ -73,6 +79,7 @@ def test_cores_return_the_public_ticket_info(core):
 
 
 # --- exceptions -----------------------------------------------------------------------
+
 
 def test_ticket_error_attributes_and_str():
     from ticket_auth import TicketError
@@ -104,14 +111,27 @@ def test_exception_messages():
     from ticket_auth import TicketDigestError, TicketExpired, TicketParseError
 
     parse = TicketParseError("abc", "bad")
-    assert (parse.ticket, parse.msg, str(parse), parse.args) == ("abc", "bad", "Ticket error: bad  (abc)", ("abc", "bad"))
+    assert (parse.ticket, parse.msg, str(parse), parse.args) == (
+        "abc",
+        "bad",
+        "Ticket error: bad  (abc)",
+        ("abc", "bad"),
+    )
     assert TicketParseError("abc").msg == ""
     digest = TicketDigestError("abc")
     assert (digest.ticket, digest.msg, str(digest), digest.args) == (
-        "abc", "Invalid digest", "Ticket error: Invalid digest  (abc)", ("abc",))
+        "abc",
+        "Invalid digest",
+        "Ticket error: Invalid digest  (abc)",
+        ("abc",),
+    )
     expired = TicketExpired("abc")
     assert (expired.ticket, expired.msg, str(expired), expired.args) == (
-        "abc", "Ticket expired", "Ticket error: Ticket expired  (abc)", ("abc",))
+        "abc",
+        "Ticket expired",
+        "Ticket error: Ticket expired  (abc)",
+        ("abc",),
+    )
     with pytest.raises(TypeError):
         TicketDigestError("abc", "extra")
     with pytest.raises(TypeError):
@@ -131,12 +151,19 @@ def test_exceptions_match_0_1_4(ta014, name):
 
 # --- call signatures --------------------------------------------------------------------
 
+
 def test_positional_and_keyword_calls(core):
     factory = core.TicketFactory(SECRET, "sha256")
     keyword = core.TicketFactory(secret=SECRET, hashalg="sha256")
     ticket = factory.new("alice", ("a", "b"), "data", 1000, "10.0.0.1", "utf-8")
-    assert ticket == keyword.new(user_id="alice", tokens=("a", "b"), user_data="data",
-                                 valid_until=1000, client_ip="10.0.0.1", encoding="utf-8")
+    assert ticket == keyword.new(
+        user_id="alice",
+        tokens=("a", "b"),
+        user_data="data",
+        valid_until=1000,
+        client_ip="10.0.0.1",
+        encoding="utf-8",
+    )
     # aiohttp_auth calls validate(ticket, ip, now)
     info = factory.validate(ticket, "10.0.0.1", 999)
     assert info == factory.validate(ticket, "10.0.0.1", 999, "utf-8")
@@ -163,6 +190,7 @@ def test_method_parameters_match_0_1_4(core, ta014):
 
 
 # --- which core is active ---------------------------------------------------------------
+
 
 def test_core_value_matches_exported_class():
     from ticket_auth import _ticketcore_py

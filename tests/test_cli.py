@@ -23,7 +23,7 @@ import pytest
 from ticket_auth import cli
 from ticket_auth.cli import main
 
-SECRET = "s3cr3t-Zq9-cli"  # noqa: S105 - a test secret
+SECRET = "s3cr3t-Zq9-cli"
 SECRET_BYTES = SECRET.encode()
 ROOT = Path(__file__).resolve().parent.parent
 NOW = 1_700_000_000
@@ -739,7 +739,7 @@ def test_console_script_entry_point():
 def _python(*args, env=None, input=None):
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("TICKET_AUTH_")}
     full_env.update(env or {})
-    return subprocess.run(  # noqa: S603 - our own interpreter and arguments
+    return subprocess.run(
         [sys.executable, *args],
         capture_output=True,
         text=True,

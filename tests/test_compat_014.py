@@ -75,16 +75,27 @@ def check_against_014(ours, theirs, args):
         # Expired: valid_until == now, and later.
         for now in (until, until + 0.5, until + 10**6):
             assert outcome(ours.validate, expected, client_ip, now, encoding) == (
-                "raise", "TicketExpired", "Ticket expired")
+                "raise",
+                "TicketExpired",
+                "Ticket expired",
+            )
             assert outcome(theirs.validate, expected, client_ip, now, encoding) == (
-                "raise", "TicketExpired", "Ticket expired")
+                "raise",
+                "TicketExpired",
+                "Ticket expired",
+            )
         # Wrong client address: digest error in both, even once expired.
         wrong = other_ip(client_ip)
         for now in (until - 1, until + 1):
             assert outcome(ours.validate, expected, wrong, now, encoding) == (
-                "raise", "TicketDigestError", "Invalid digest")
+                "raise",
+                "TicketDigestError",
+                "Invalid digest",
+            )
             assert outcome(theirs.validate, expected, wrong, now, encoding)[:2] == (
-                "raise", "TicketDigestError")
+                "raise",
+                "TicketDigestError",
+            )
 
 
 @settings(max_examples=EXAMPLES)
@@ -104,8 +115,9 @@ def test_new_validate_parse_match_0_1_4(core, ta014, secret, hashalg, args):
     client_ip=client_ip_values,
     encoding=encodings,
 )
-def test_text_inputs_always_validate_like_0_1_4(core, ta014, user_id, tokens, user_data, valid_until,
-                                                 client_ip, encoding):
+def test_text_inputs_always_validate_like_0_1_4(
+    core, ta014, user_id, tokens, user_data, valid_until, client_ip, encoding
+):
     """All-text inputs (any Unicode but surrogates) always round-trip, in both."""
     ours, theirs = core.TicketFactory(b"k"), ta014.TicketFactory(b"k")
     ticket = ours.new(user_id, tokens, user_data, valid_until, client_ip, encoding)
@@ -115,24 +127,42 @@ def test_text_inputs_always_validate_like_0_1_4(core, ta014, user_id, tokens, us
     assert info == (ticket[:128], user_id, tuple(tokens) if ",".join(tokens) else (), user_data, valid_until)
 
 
-@pytest.mark.parametrize("hashalg", ["md5", "sha1", "sha256", "sha384", "sha512", "blake2b", "sha3_256", "SHA256"])
+@pytest.mark.parametrize(
+    "hashalg", ["md5", "sha1", "sha256", "sha384", "sha512", "blake2b", "sha3_256", "SHA256"]
+)
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "cp037"])
 @pytest.mark.parametrize(
     "client_ip",
-    [None, "192.168.1.20", "2001:db8::1", "fe80::1%eth0", "::ffff:1.2.3.4", 3232235796, 2**64 + 5,
-     b"\x7f\x00\x00\x01", bytes(range(16)), ipaddress.IPv4Address("8.8.8.8"),
-     ipaddress.IPv6Address("::1")],
+    [
+        None,
+        "192.168.1.20",
+        "2001:db8::1",
+        "fe80::1%eth0",
+        "::ffff:1.2.3.4",
+        3232235796,
+        2**64 + 5,
+        b"\x7f\x00\x00\x01",
+        bytes(range(16)),
+        ipaddress.IPv4Address("8.8.8.8"),
+        ipaddress.IPv6Address("::1"),
+    ],
     ids=["none", "v4", "v6", "scope", "mapped", "int4", "int6", "packed4", "packed16", "addr4", "addr6"],
 )
 def test_grid_matches_0_1_4(core, ta014, hashalg, encoding, client_ip):
-    args = dict(user_id="jürgen!", tokens=["a,b", "", "c!d", b"e%f"], user_data=b"\x00\x7f",
-                valid_until=2**31, client_ip=client_ip, encoding=encoding)
-    check_against_014(core.TicketFactory(b"grid-secret", hashalg), ta014.TicketFactory(b"grid-secret", hashalg), args)
+    args = dict(
+        user_id="jürgen!",
+        tokens=["a,b", "", "c!d", b"e%f"],
+        user_data=b"\x00\x7f",
+        valid_until=2**31,
+        client_ip=client_ip,
+        encoding=encoding,
+    )
+    check_against_014(
+        core.TicketFactory(b"grid-secret", hashalg), ta014.TicketFactory(b"grid-secret", hashalg), args
+    )
 
 
-AVAILABLE_HASHALGS = sorted(
-    {name for base in hashlib.algorithms_available for name in (base, base.upper())}
-)
+AVAILABLE_HASHALGS = sorted({name for base in hashlib.algorithms_available for name in (base, base.upper())})
 
 
 @pytest.mark.parametrize("hashalg", AVAILABLE_HASHALGS)
@@ -151,9 +181,13 @@ def test_every_available_hashalg_matches_0_1_4(core, ta014, hashalg):
     assert factory.validate(expected, "::1", 8) == reference.validate(expected, "::1", 8)
 
 
-@pytest.mark.parametrize("valid_until", [0, 1, 2**31, 2**32 - 1, 1.0, 1.99, -0.5, 2**31 + 0.25, "123", " 7 ", True])
+@pytest.mark.parametrize(
+    "valid_until", [0, 1, 2**31, 2**32 - 1, 1.0, 1.99, -0.5, 2**31 + 0.25, "123", " 7 ", True]
+)
 def test_valid_until_forms_match_0_1_4(core, ta014, valid_until):
-    args = dict(user_id="u", tokens=None, user_data=None, valid_until=valid_until, client_ip=None, encoding="utf-8")
+    args = dict(
+        user_id="u", tokens=None, user_data=None, valid_until=valid_until, client_ip=None, encoding="utf-8"
+    )
     check_against_014(core.TicketFactory(b"s"), ta014.TicketFactory(b"s"), args)
 
 
@@ -174,21 +208,37 @@ def test_ipv6_scope_and_mapped_addresses(core, ta014):
     assert unbound != factory.new("u", valid_until=9, client_ip="::")
     reference = ta014.TicketFactory(b"s", "sha256")
     for ip in ("fe80::1%eth0", "::ffff:1.2.3.4", "1.2.3.4", None, "::"):
-        assert factory.new("u", valid_until=9, client_ip=ip) == reference.new("u", valid_until=9, client_ip=ip)
+        assert factory.new("u", valid_until=9, client_ip=ip) == reference.new(
+            "u", valid_until=9, client_ip=ip
+        )
 
 
 @pytest.mark.parametrize("size", [1, 200, 511, 512, 513, 3000])
 def test_long_fields_match_0_1_4(core, ta014, size):
     """Fields longer than any fixed scratch buffer, escaped and plain."""
     text = ("aé😀%!," * size)[: size * 2]
-    args = dict(user_id=text, tokens=[text, "x" * size, b"\xc3\xa9" * size], user_data=text.encode() * 2,
-                valid_until=77, client_ip="1.1.1.1", encoding="utf-16")
-    check_against_014(core.TicketFactory(b"s" * size, "sha384"), ta014.TicketFactory(b"s" * size, "sha384"), args)
+    args = dict(
+        user_id=text,
+        tokens=[text, "x" * size, b"\xc3\xa9" * size],
+        user_data=text.encode() * 2,
+        valid_until=77,
+        client_ip="1.1.1.1",
+        encoding="utf-16",
+    )
+    check_against_014(
+        core.TicketFactory(b"s" * size, "sha384"), ta014.TicketFactory(b"s" * size, "sha384"), args
+    )
 
 
 def test_bytearray_fields_match_0_1_4(core, ta014):
-    args = dict(user_id=bytearray(b"u\xc3\xa9"), tokens=[bytearray(b"t!"), b"x"], user_data=bytearray(b"d,"),
-                valid_until=5, client_ip=None, encoding="utf-8")
+    args = dict(
+        user_id=bytearray(b"u\xc3\xa9"),
+        tokens=[bytearray(b"t!"), b"x"],
+        user_data=bytearray(b"d,"),
+        valid_until=5,
+        client_ip=None,
+        encoding="utf-8",
+    )
     check_against_014(core.TicketFactory(b"s"), ta014.TicketFactory(b"s"), args)
 
 
@@ -204,6 +254,7 @@ def test_non_utf8_bytes_divergence(core, ta014, field, raw):
 
 # --- cross-core ---------------------------------------------------------------------------
 
+
 @settings(max_examples=EXAMPLES)
 @given(secret=secrets, hashalg=hashalgs, args=mint_args)
 def test_cross_core_tickets(both_cores, secret, hashalg, args):
@@ -218,8 +269,11 @@ def test_cross_core_tickets(both_cores, secret, hashalg, args):
         results = [exact_outcome(f.validate, ticket, client_ip, now, encoding) for f in (pure, compiled)]
         assert results[0] == results[1]
         if divergence is not None:
-            assert results[0][:3] == ("raise", ticket_auth.TicketParseError,
-                                      f"Ticket error: {divergence}  ({ticket})")
+            assert results[0][:3] == (
+                "raise",
+                ticket_auth.TicketParseError,
+                f"Ticket error: {divergence}  ({ticket})",
+            )
         elif now < until:
             assert results[0][0] == "ok"
         else:
@@ -227,4 +281,5 @@ def test_cross_core_tickets(both_cores, secret, hashalg, args):
     assert exact_outcome(pure.parse, ticket) == exact_outcome(compiled.parse, ticket)
     wrong = other_ip(client_ip)
     assert exact_outcome(pure.validate, ticket, wrong, until - 1, encoding) == exact_outcome(
-        compiled.validate, ticket, wrong, until - 1, encoding)
+        compiled.validate, ticket, wrong, until - 1, encoding
+    )

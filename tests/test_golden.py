@@ -12,8 +12,8 @@ import json
 import pytest
 
 import ticket_auth
-from ticket_auth import _wire
 from make_golden_vectors import VECTORS_PATH, build_vectors, decode, dumps
+from ticket_auth import _wire
 
 NON_UTF8_MESSAGES = {
     "user_id": _wire.UID_NOT_UTF8,
@@ -102,4 +102,6 @@ def test_golden_vectors_are_what_the_generator_makes(ta014):
     committed = VECTORS_PATH.read_text(encoding="utf-8")
     regenerated = dumps(build_vectors(ta014))
     if committed != regenerated:
-        pytest.fail("tests/golden_vectors.json is stale or edited by hand: run python tests/make_golden_vectors.py")
+        pytest.fail(
+            "tests/golden_vectors.json is stale or edited by hand: run python tests/make_golden_vectors.py"
+        )

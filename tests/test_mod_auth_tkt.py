@@ -21,7 +21,9 @@ T0 = 1_700_000_000
 
 def spec_digest(digest, secret, ip4, timestamp, uid, tokens, data):
     """The digest exactly as MOD_AUTH_TKT.md states it (the spec, computed inline)."""
-    inner = hashlib.new(digest, ip4 + timestamp.to_bytes(4, "big") + secret + uid + b"\0" + tokens + b"\0" + data)
+    inner = hashlib.new(
+        digest, ip4 + timestamp.to_bytes(4, "big") + secret + uid + b"\0" + tokens + b"\0" + data
+    )
     return hashlib.new(digest, inner.hexdigest().encode() + secret).hexdigest()
 
 
@@ -38,8 +40,10 @@ def test_public_factory_is_a_core_factory(core):
 
 
 @pytest.mark.parametrize("digest", DIGESTS)
-@pytest.mark.parametrize("client_ip, ip4", [(None, b"\0\0\0\0"), ("127.0.0.1", b"\x7f\0\0\1"),
-                                             (ipaddress.IPv4Address("10.0.0.9"), b"\n\0\0\t")])
+@pytest.mark.parametrize(
+    "client_ip, ip4",
+    [(None, b"\0\0\0\0"), ("127.0.0.1", b"\x7f\0\0\1"), (ipaddress.IPv4Address("10.0.0.9"), b"\n\0\0\t")],
+)
 def test_digest_follows_the_recipe(core, digest, client_ip, ip4):
     factory = core.module.AuthTktFactory(SECRET, digest.upper())
     raw = factory.new("alice@example.com", ("admin", "staff"), "name=A l!ce", T0, client_ip, raw=True)
@@ -55,9 +59,9 @@ def test_digest_follows_the_recipe(core, digest, client_ip, ip4):
 def test_tokens_part_written_as_apache_reads_it(core):
     factory = core.module.AuthTktFactory(SECRET, "sha256")
     plain = factory.new("u", user_data="data", timestamp=T0, raw=True)
-    assert plain.endswith(f"{T0:08x}u!data")                    # no tokens: part omitted
+    assert plain.endswith(f"{T0:08x}u!data")  # no tokens: part omitted
     banged = factory.new("u", user_data="a!b", timestamp=T0, raw=True)
-    assert banged.endswith(f"{T0:08x}u!!a!b")                   # data with '!': uid!!data
+    assert banged.endswith(f"{T0:08x}u!!a!b")  # data with '!': uid!!data
     assert factory.validate(banged, now=T0).user_data == "a!b"
     digest = spec_digest("sha256", SECRET, b"\0" * 4, T0, b"u", b"", b"a!b")
     assert banged.startswith(digest)
@@ -82,7 +86,7 @@ def test_every_cookie_form_apache_reads(core):
     forms = {
         "raw": raw,
         "quoted raw": f'"{raw}"',
-        "leading quote only": f'"{raw}',              # Apache strips each quote on its own
+        "leading quote only": f'"{raw}',  # Apache strips each quote on its own
         "trailing quote only (base64)": f'{b64}"',
         "base64": b64,
         "base64 unpadded": b64.rstrip("="),
@@ -104,13 +108,13 @@ def test_every_cookie_form_apache_reads(core):
         ("", _authtkt.BAD_BASE64),
         ("!", _authtkt.TOO_SHORT),
         ("not base64 at all", _authtkt.BAD_BASE64),
-        ("YWJj", _authtkt.BAD_BASE64),                  # base64 of 'abc': no '!'
+        ("YWJj", _authtkt.BAD_BASE64),  # base64 of 'abc': no '!'
         ("abc%2", _authtkt.BAD_BASE64),
         ("a%21b%2", _authtkt.BAD_ESCAPE),
         ("a%21b%zz", _authtkt.BAD_ESCAPE),
         ("A" * 64 + "00000000!", _authtkt.BAD_DIGEST),
         ("a" * 64 + "0000000G!", _authtkt.BAD_TIME),
-        ("a" * 64 + "00000000", _authtkt.BAD_BASE64),   # no '!' anywhere: read as base64
+        ("a" * 64 + "00000000", _authtkt.BAD_BASE64),  # no '!' anywhere: read as base64
         ("a" * 64 + "00000000x!y\0z", _authtkt.HAS_NUL),
         ("a" * 64 + "00000000x%21y%00", _authtkt.HAS_NUL),
         (b"a" * 64 + b"00000000\xff!", _authtkt.UID_NOT_UTF8),
@@ -132,10 +136,10 @@ def test_malformed_cookies(core, cookie, message):
 def test_digest_then_timeout(core):
     factory = core.module.AuthTktFactory(SECRET, "md5", timeout=60)
     cookie = factory.new("u", timestamp=T0, client_ip="127.0.0.1")
-    assert factory.validate(cookie, "127.0.0.1", T0 + 60).user_id == "u"   # timestamp + timeout >= now
+    assert factory.validate(cookie, "127.0.0.1", T0 + 60).user_id == "u"  # timestamp + timeout >= now
     with pytest.raises(TicketExpired):
         factory.validate(cookie, "127.0.0.1", T0 + 61)
-    with pytest.raises(TicketDigestError):                                   # digest is checked first
+    with pytest.raises(TicketDigestError):  # digest is checked first
         factory.validate(cookie, "127.0.0.2", T0 + 61)
     with pytest.raises(TicketDigestError):
         factory.validate(cookie, None, T0)
@@ -192,10 +196,18 @@ def test_new_refuses_what_the_format_cannot_carry(core, kwargs, error, words):
 
 @pytest.mark.parametrize(
     "args, kwargs, error",
-    [((SECRET,), {}, TypeError), ((SECRET, "sha1"), {}, ValueError), ((SECRET, 5), {}, TypeError),
-     ((SECRET, "shake_128"), {}, ValueError), (("secret", "md5"), {}, TypeError), ((b"", "md5"), {}, ValueError),
-     ((SECRET, "md5"), dict(timeout=-1), ValueError), ((SECRET, "md5"), dict(timeout=1.5), TypeError),
-     ((SECRET, "md5"), dict(fallback_secrets=b"x"), TypeError), ((SECRET, "md5"), dict(max_length=0), ValueError)],
+    [
+        ((SECRET,), {}, TypeError),
+        ((SECRET, "sha1"), {}, ValueError),
+        ((SECRET, 5), {}, TypeError),
+        ((SECRET, "shake_128"), {}, ValueError),
+        (("secret", "md5"), {}, TypeError),
+        ((b"", "md5"), {}, ValueError),
+        ((SECRET, "md5"), dict(timeout=-1), ValueError),
+        ((SECRET, "md5"), dict(timeout=1.5), TypeError),
+        ((SECRET, "md5"), dict(fallback_secrets=b"x"), TypeError),
+        ((SECRET, "md5"), dict(max_length=0), ValueError),
+    ],
 )
 def test_constructor_errors(core, args, kwargs, error):
     with pytest.raises(error) as err:
@@ -231,21 +243,32 @@ def test_no_secret_in_repr_or_pickle(core):
 
 # --- the two cores agree on everything -------------------------------------------------------------
 
-field = st.one_of(st.text(max_size=12), st.binary(max_size=12), st.sampled_from(["!", ",", "a!b", "", "é", "\0"]))
+field = st.one_of(
+    st.text(max_size=12), st.binary(max_size=12), st.sampled_from(["!", ",", "a!b", "", "é", "\0"])
+)
 cookie_values = st.one_of(
-    st.text(max_size=60), st.binary(max_size=60),
+    st.text(max_size=60),
+    st.binary(max_size=60),
     st.binary(max_size=40).map(lambda b: base64.b64encode(b"a" * 32 + b"0" * 8 + b).decode()),
     st.binary(max_size=40).map(lambda b: b"a" * 32 + b"00000000" + b),
-    st.builds(lambda b, q: (f'"{b}"' if q else b), st.text(max_size=30), st.booleans()),
+    st.builds(lambda b, q: f'"{b}"' if q else b, st.text(max_size=30), st.booleans()),
 )
 
 
-@given(uid=field, tokens=st.lists(field, max_size=3), data=field, timestamp=st.integers(0, 2**32 - 1),
-       ip=st.sampled_from([None, "127.0.0.1", "10.1.2.3", "::1"]), raw=st.booleans(),
-       digest=st.sampled_from(DIGESTS))
+@given(
+    uid=field,
+    tokens=st.lists(field, max_size=3),
+    data=field,
+    timestamp=st.integers(0, 2**32 - 1),
+    ip=st.sampled_from([None, "127.0.0.1", "10.1.2.3", "::1"]),
+    raw=st.booleans(),
+    digest=st.sampled_from(DIGESTS),
+)
 def test_cores_mint_and_read_alike(both_cores, uid, tokens, data, timestamp, ip, raw, digest):
     # timeout=0: a timestamp near 2**32 would otherwise wrap (see the unsigned 32-bit test).
-    compiled, pure = (c.module.AuthTktFactory(SECRET, digest, fallback_secrets=[OLD], timeout=0) for c in both_cores)
+    compiled, pure = (
+        c.module.AuthTktFactory(SECRET, digest, fallback_secrets=[OLD], timeout=0) for c in both_cores
+    )
     minted = [outcome(f.new, uid, tokens, data, timestamp, ip, raw=raw) for f in (compiled, pure)]
     assert minted[0] == minted[1]
     if minted[0][0] == "ok":

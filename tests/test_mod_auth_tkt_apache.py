@@ -17,10 +17,11 @@ import re
 import time
 
 import pytest
-from _helpers import EXAMPLES
-from apache.server import DEFAULT_TIMEOUT, DIGESTS, LOGIN_URL, SHORT_TIMEOUT, apache_server  # noqa: F401
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from _helpers import EXAMPLES
+from apache.server import DEFAULT_TIMEOUT, DIGESTS, LOGIN_URL, SHORT_TIMEOUT, apache_server  # noqa: F401
 
 mod_auth_tkt = pytest.importorskip(
     "ticket_auth.mod_auth_tkt", reason="ticket_auth.mod_auth_tkt is not there yet"

@@ -17,6 +17,7 @@ import ipaddress
 import time
 
 import pytest
+
 from apache.server import DIGESTS, apache_server  # noqa: F401
 
 mod_auth_tkt = pytest.importorskip(

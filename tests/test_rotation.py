@@ -199,8 +199,11 @@ def test_bad_max_length(core, value, error):
         core.TicketFactory(CURRENT, max_length=value)
 
 
-@pytest.mark.parametrize("make", [lambda m: m.TicketFactory(CURRENT), lambda m: m.AuthTktFactory(CURRENT, "md5")],
-                         ids=["TicketFactory", "AuthTktFactory"])
+@pytest.mark.parametrize(
+    "make",
+    [lambda m: m.TicketFactory(CURRENT), lambda m: m.AuthTktFactory(CURRENT, "md5")],
+    ids=["TicketFactory", "AuthTktFactory"],
+)
 def test_factory_is_configured_once(core, make):
     """Calling __init__ again is refused: a factory shared between threads never changes
     under them (the compiled core reads its configuration without a lock)."""

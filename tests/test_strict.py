@@ -967,12 +967,15 @@ def test_every_ascii_character_inside_long_fields(both_cores, position):
     for start in (uid_start, tokens_start, data_start):
         for code in range(128):
             index = start + position
-            ticket = base[:index] + chr(code) + base[index + 1:]
+            ticket = base[:index] + chr(code) + base[index + 1 :]
             results = [outcome_of(factory.parse, ticket) for factory in (compiled, pure)]
             assert results[0] == results[1], (start, position, code)
             safe = chr(code) in _wire.SAFE_CHARACTERS
             assert (results[0][0] == "ok") == (safe or (code == ord(",") and start == tokens_start)), (
-                start, position, code)
+                start,
+                position,
+                code,
+            )
 
 
 def outcome_of(call, *args):
@@ -983,10 +986,12 @@ def outcome_of(call, *args):
 
 
 @settings(max_examples=EXAMPLES)
-@given(value=st.one_of(
-    st.text(st.sampled_from("abcXYZ09-._~/ %!,é\x00"), min_size=15, max_size=120),
-    st.binary(min_size=15, max_size=120),
-))
+@given(
+    value=st.one_of(
+        st.text(st.sampled_from("abcXYZ09-._~/ %!,é\x00"), min_size=15, max_size=120),
+        st.binary(min_size=15, max_size=120),
+    )
+)
 def test_long_fields_quote_alike(both_cores, value):
     """new quotes runs of safe characters sixteen bytes at a time in the compiled core: long
     fields of mixed characters must mint the same ticket in both cores, and round-trip."""
