@@ -1,13 +1,13 @@
 """The command line (``python -m ticket_auth`` / ``ticket-auth``): every subcommand, exit status
-and error path, in-process on both cores (conftest's ``core`` fixture), plus a few real
-subprocess runs.
+and error path, for both formats (ticket_auth and mod_auth_tkt), in-process on both cores
+(conftest's ``core`` fixture), plus a few real subprocess runs.
 
 Every in-process run goes through ``run``, which also checks that the secret never appears in
 stdout or stderr.
 """
 
+import base64
 import importlib
-import importlib.util
 import io
 import json
 import os
@@ -15,7 +15,6 @@ import re
 import subprocess
 import sys
 import time
-import types
 from pathlib import Path
 
 import pytest
@@ -54,7 +53,14 @@ class Result:
 def run(core, *argv, stdin="", secrets=(SECRET,)):
     out, err = io.StringIO(), io.StringIO()
     stdin_stream = stdin if not isinstance(stdin, str) else io.StringIO(stdin)
-    status = main(list(argv), factory_class=core.TicketFactory, stdin=stdin_stream, stdout=out, stderr=err)
+    status = main(
+        list(argv),
+        factory_class=core.TicketFactory,
+        authtkt_class=core.module.AuthTktFactory,
+        stdin=stdin_stream,
+        stdout=out,
+        stderr=err,
+    )
     result = Result(status, out.getvalue(), err.getvalue())
     for secret in secrets:
         assert secret not in result.out
@@ -196,26 +202,6 @@ def test_new_requires_a_user_id(core):
 
 # ---------------------------------------------------------------------------------------------
 # --format
-
-
-def test_format_mod_auth_tkt_not_available(core):
-    if importlib.util.find_spec("ticket_auth.mod_auth_tkt") is not None:
-        pytest.skip("ticket_auth.mod_auth_tkt exists in this version")
-    for command in (["new", "bob"], ["validate", "x"], ["inspect", "x"]):
-        usage_error(
-            run(core, *command, "--format", "mod_auth_tkt"),
-            "mod_auth_tkt format is not available in this version",
-        )
-
-
-def test_format_mod_auth_tkt_uses_the_module_when_present(core, monkeypatch):
-    module = types.ModuleType("ticket_auth.mod_auth_tkt")
-    module.AuthTktFactory = lambda *args: created.append(args) or core.TicketFactory(*args)
-    created = []
-    monkeypatch.setitem(sys.modules, "ticket_auth.mod_auth_tkt", module)
-    result = run(core, "new", "bob", "--format", "mod_auth_tkt", "--valid-until", "99")
-    assert result.status == 0
-    assert created == [(SECRET_BYTES, "sha512")]
 
 
 def test_format_unknown(core):
@@ -654,6 +640,597 @@ def test_inspect_takes_no_secret_options(core):
 
 
 # ---------------------------------------------------------------------------------------------
+# --format mod_auth_tkt (Apache's cookies; ticket_auth.mod_auth_tkt.AuthTktFactory)
+
+MAT = ("--format", "mod_auth_tkt")
+NOW_ISO = "2023-11-14T22:13:20Z"  # NOW
+NO_DIGEST_TYPE = "pass --hashalg md5|sha256|sha512 (TKTAuthDigestType)"
+AUTHTKT_DIGESTS = ("md5", "sha256", "sha512")
+AUTHTKT_HEX_LEN = {"md5": 32, "sha256": 64, "sha512": 128}
+
+
+def authtkt(core, digest="sha256", secret=SECRET_BYTES, **kwargs):
+    """The core's own AuthTktFactory, to mint what the CLI reads and check what it mints."""
+    return core.module.AuthTktFactory(secret, digest, **kwargs)
+
+
+def mat(core, *argv, digest="sha256", **kwargs):
+    """``run`` with --format mod_auth_tkt and, unless ``digest`` is None, --hashalg."""
+    hashalg = () if digest is None else ("--hashalg", digest)
+    return run(core, *argv, *MAT, *hashalg, **kwargs)
+
+
+def raw_ticket(core, digest="sha256", **fields):
+    args = {"user_id": "bob", "timestamp": NOW, **fields}
+    return authtkt(core, digest).new(raw=True, **args)
+
+
+@pytest.mark.parametrize("digest", [*AUTHTKT_DIGESTS, "SHA256"])
+def test_authtkt_new_prints_a_cookie_the_factory_validates(core, digest):
+    result = mat(
+        core,
+        "new",
+        "alice",
+        "--token",
+        "admin",
+        "--token",
+        "staff",
+        "--user-data",
+        "hi there!",
+        "--timestamp",
+        str(NOW),
+        "--client-ip",
+        "10.0.0.1",
+        digest=digest,
+    )
+    assert result.status == 0 and result.err == ""
+    cookie = result.out.rstrip("\n")
+    assert result.out == cookie + "\n"
+    factory = authtkt(core, digest.lower())
+    assert cookie == factory.new("alice", ("admin", "staff"), "hi there!", NOW, "10.0.0.1")
+    assert "!" not in cookie  # base64 by default
+    info = factory.validate(cookie, client_ip="10.0.0.1", now=NOW + 1)
+    assert info == (info.digest, "alice", ("admin", "staff"), "hi there!", NOW)
+    assert len(info.digest) == AUTHTKT_HEX_LEN[digest.lower()]
+
+
+@pytest.mark.parametrize("digest", AUTHTKT_DIGESTS)
+def test_authtkt_new_raw(core, digest):
+    result = mat(core, "new", "bob", "--token", "a", "--timestamp", str(NOW), "--raw", digest=digest)
+    assert result.status == 0 and result.err == ""
+    ticket = result.out.rstrip("\n")
+    factory = authtkt(core, digest)
+    assert ticket == factory.new("bob", ("a",), timestamp=NOW, raw=True)
+    assert ticket[AUTHTKT_HEX_LEN[digest] :] == f"{NOW:08x}bob!a!"
+    assert factory.validate(ticket, now=NOW).user_id == "bob"
+
+
+def test_authtkt_new_digest_alias(core):
+    result = run(core, "new", "bob", *MAT, "--digest", "md5", "--timestamp", str(NOW))
+    assert result.out.strip() == authtkt(core, "md5").new("bob", timestamp=NOW)
+
+
+def test_authtkt_new_default_timestamp_is_now(core):
+    before = int(time.time())
+    result = mat(core, "new", "bob", "--json")
+    after = int(time.time())
+    assert result.status == 0 and result.err == ""
+    cookie = result.json["ticket"]
+    assert result.json == {"format": "mod_auth_tkt", "ticket": cookie, "timestamp": result.json["timestamp"]}
+    assert before <= result.json["timestamp"] <= after
+    assert authtkt(core).validate(cookie).timestamp == result.json["timestamp"]
+
+
+def test_authtkt_new_json(core):
+    result = mat(core, "--json", "new", "bob", "--timestamp", str(NOW), "--raw")
+    assert result.json == {
+        "format": "mod_auth_tkt",
+        "ticket": authtkt(core).new("bob", timestamp=NOW, raw=True),
+        "timestamp": NOW,
+    }
+
+
+@pytest.mark.parametrize(
+    ("argv", "call"),
+    [
+        (["a!b"], {"user_id": "a!b"}),
+        (["bob", "--token", "x!y"], {"tokens": ["x!y"]}),
+        (["bob", "--token", "x,y"], {"tokens": ["x,y"]}),
+        (["bob", "--client-ip", "2001:db8::1"], {"client_ip": "2001:db8::1"}),
+        (["bob", "--client-ip", "::ffff:10.0.0.1"], {"client_ip": "::ffff:10.0.0.1"}),
+        (["bob", "--timestamp", str(2**32)], {"timestamp": 2**32}),
+        (["bob", "--timestamp", "-1"], {"timestamp": -1}),
+        (["bob", "--user-data", 'ends with "', "--raw"], {"user_data": 'ends with "', "raw": True}),
+        (["bob", "--user-data", "nul\0"], {"user_data": "nul\0"}),
+    ],
+)
+def test_authtkt_new_refuses_what_the_format_cannot_carry(core, argv, call):
+    # Exit 2 with the library's own message.
+    with pytest.raises(ValueError) as expected:
+        authtkt(core).new(**{"user_id": "bob", **call})
+    usage_error(mat(core, "new", *argv), f"error: {expected.value}\n")
+
+
+def test_authtkt_new_base64_carries_a_trailing_quote(core):
+    # Only the raw form cannot end with '"' (Apache drops it).
+    cookie = mat(core, "new", "bob", "--user-data", 'say "hi"', "--timestamp", str(NOW)).out.strip()
+    assert authtkt(core).validate(cookie, now=NOW).user_data == 'say "hi"'
+
+
+def test_authtkt_new_user_id_that_is_not_utf8(core):
+    usage_error(mat(core, "new", "bob\udcff"), "cannot encode the ticket's fields")
+
+
+@pytest.mark.parametrize("command", [["new", "bob"], ["validate", "x"]])
+def test_authtkt_hashalg_is_required(core, command, monkeypatch):
+    result = usage_error(mat(core, *command, digest=None), NO_DIGEST_TYPE, "never chosen silently")
+    assert result.err.startswith(f"ticket-auth {command[0]}: error: --format mod_auth_tkt needs")
+    # Before the secret is even looked for.
+    monkeypatch.delenv("TICKET_AUTH_SECRET")
+    usage_error(mat(core, *command, digest=None), NO_DIGEST_TYPE)
+
+
+@pytest.mark.parametrize("command", [["new", "bob"], ["validate", "x"], ["inspect", "x"]])
+@pytest.mark.parametrize("digest", ["sha1", "sha384", "blake2b", "nope", ""])
+def test_authtkt_hashalg_must_be_a_digest_type(core, command, digest):
+    usage_error(
+        mat(core, *command, digest=digest),
+        f"--hashalg: digest must be one of 'md5', 'sha256', 'sha512' (TKTAuthDigestType), not {digest!r}",
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--valid-for", "60"], ["--valid-until", str(NOW)], ["--valid-for", "0"], ["--valid-until", "0"]],
+)
+def test_authtkt_new_refuses_valid_for_and_valid_until(core, argv):
+    usage_error(
+        mat(core, "new", "bob", *argv),
+        f"{argv[0]} does not apply to --format mod_auth_tkt: a mod_auth_tkt ticket carries its "
+        "issue time (--timestamp EPOCH, default now)",
+        "TKTAuthTimeout, given with --timeout SECONDS to 'validate'",
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "argv"),
+    [
+        (["new", "bob"], ["--timestamp", str(NOW)]),
+        (["new", "bob"], ["--timestamp", "0"]),
+        (["new", "bob"], ["--raw"]),
+        (["validate", "x"], ["--timeout", "60"]),
+        (["validate", "x"], ["--timeout", "0"]),
+        (["inspect", "x"], ["--timeout", "60"]),
+    ],
+)
+def test_ticket_auth_refuses_the_mod_auth_tkt_options(core, command, argv):
+    usage_error(run(core, *command, *argv), f"{argv[0]} does not apply to --format ticket_auth: ")
+
+
+@pytest.mark.parametrize("command", [["new", "bob"], ["validate", "x"]])
+def test_authtkt_refuses_an_encoding_other_than_utf8(core, command):
+    usage_error(
+        mat(core, *command, "--encoding", "utf-16"),
+        "--encoding does not apply to --format mod_auth_tkt: its fields are always UTF-8",
+    )
+
+
+def test_authtkt_accepts_encoding_utf8(core):
+    result = mat(core, "new", "bob", "--encoding", "UTF8", "--timestamp", str(NOW))
+    assert result.out.strip() == authtkt(core).new("bob", timestamp=NOW)
+
+
+@pytest.mark.parametrize("command", [["validate", "x"], ["inspect", "x"]])
+@pytest.mark.parametrize("value", ["-1", str(2**32), "2h", "1.5", "soon"])
+def test_authtkt_bad_timeout(core, command, value):
+    usage_error(
+        mat(core, *command, "--timeout", value),
+        f"argument --timeout: not a number of seconds from 0 (no timeout) to 4294967295: {value!r}",
+    )
+
+
+@pytest.mark.parametrize("address", ["2001:db8::1", "::ffff:10.0.0.1"])
+def test_authtkt_validate_refuses_an_ipv6_client_ip(core, address):
+    # Exit 2 with the library's message, even before the (here malformed) ticket is read.
+    with pytest.raises(ValueError) as expected:
+        authtkt(core).validate(raw_ticket(core), client_ip=address)
+    assert "IPv4 addresses only" in str(expected.value)
+    for ticket in (raw_ticket(core), "not a ticket"):
+        usage_error(mat(core, "validate", ticket, "--client-ip", address), f"error: {expected.value}\n")
+
+
+def test_authtkt_validate_valid(core):
+    cookie = authtkt(core).new("alice", ("admin", "staff"), "hi there", NOW)
+    result = mat(core, "validate", cookie, "--now", str(NOW + 300))
+    assert result.status == 0 and result.err == ""
+    assert result.out == (
+        "valid:       yes\n"
+        "user_id:     alice\n"
+        'tokens:      ["admin", "staff"]\n'
+        "user_data:   hi there\n"
+        f"timestamp:   {NOW} ({NOW_ISO}, issued 5m ago)\n"
+        f"expires_at:  {NOW + 7200} (2023-11-15T00:13:20Z, expires in 1h 55m)\n"
+    )
+
+
+@pytest.mark.parametrize("digest", AUTHTKT_DIGESTS)
+def test_authtkt_validate_valid_json(core, digest):
+    cookie = authtkt(core, digest).new("alice", ("admin",), timestamp=NOW, client_ip="10.0.0.1")
+    result = mat(
+        core,
+        "validate",
+        cookie,
+        "--now",
+        str(NOW + 30),
+        "--timeout",
+        "90",
+        "--client-ip",
+        "10.0.0.1",
+        "--json",
+        digest=digest.upper(),
+    )
+    assert result.status == 0 and result.err == ""
+    assert result.json == {
+        "valid": True,
+        "format": "mod_auth_tkt",
+        "user_id": "alice",
+        "tokens": ["admin"],
+        "user_data": "",
+        "timestamp": NOW,
+        "timestamp_iso": NOW_ISO,
+        "issued": "issued 30s ago",
+        "timeout": 90,
+        "expires_at": NOW + 90,
+        "expires_at_iso": "2023-11-14T22:14:50Z",
+        "expired": False,
+        "seconds_left": 60,
+        "expiry": "expires in 1m",
+        "digest": authtkt(core, digest).parse(cookie).digest,
+        "hashalg": digest,
+    }
+
+
+def test_authtkt_validate_no_timeout(core):
+    cookie = authtkt(core).new("bob", timestamp=NOW)
+    now = str(NOW + 10 * 365 * 86400)
+    result = mat(core, "validate", cookie, "--now", now, "--timeout", "0")
+    assert result.status == 0
+    assert result.out.endswith(f"timestamp:   {NOW} ({NOW_ISO}, issued 10y ago)\nexpires_at:  no timeout\n")
+    fields = mat(core, "validate", cookie, "--now", now, "--timeout", "0", "--json").json
+    assert (fields["timeout"], fields["expires_at"], fields["expires_at_iso"]) == (0, None, None)
+    assert (fields["expired"], fields["seconds_left"], fields["expiry"]) == (False, None, "no timeout")
+
+
+def test_authtkt_validate_default_timeout_is_apaches(core):
+    cookie = authtkt(core).new("bob", timestamp=NOW)
+    assert mat(core, "validate", cookie, "--now", str(NOW + 7200)).status == 0  # Apache: >= now
+    invalid(
+        mat(core, "validate", cookie, "--now", str(NOW + 7201)),
+        "expired at 2023-11-15T00:13:20Z (1s ago; issued at 2023-11-14T22:13:20Z, timeout 7200s)",
+    )
+
+
+def test_authtkt_validate_default_now(core):
+    cookie = authtkt(core).new("bob")
+    result = mat(core, "validate", cookie, "--json")
+    assert result.status == 0
+    assert 7000 < result.json["seconds_left"] <= 7200
+
+
+def test_authtkt_validate_future_timestamp(core):
+    # Apache does not refuse tickets issued in the future; neither does the library.
+    cookie = authtkt(core).new("bob", timestamp=NOW + 90)
+    result = mat(core, "validate", cookie, "--now", str(NOW), "--json")
+    assert result.status == 0
+    assert result.json["issued"] == "issued in the future (in 1m 30s)"
+
+
+def test_authtkt_expiry_wraps_at_2_to_the_32_like_apache(core):
+    # Apache compares (timestamp + timeout) mod 2**32 with now mod 2**32; so does the library,
+    # and the CLI says so instead of printing a contradictory "expires in"/"expired ago".
+    late = authtkt(core).new("bob", timestamp=2**32 - 100)
+    result = mat(core, "validate", late, "--now", str(2**32 - 50), "--json")
+    assert result.status == 1
+    assert result.json["expiry"] == "expired (Apache counts time modulo 2**32)"
+    cookie = authtkt(core).new("bob", timestamp=NOW)
+    result = mat(core, "validate", cookie, "--now", str(NOW + 2**32), "--json")
+    assert result.status == 0
+    assert result.json["expiry"] == "not expired (Apache counts time modulo 2**32)"
+
+
+@pytest.mark.parametrize(
+    ("ago", "text", "issued"),
+    [
+        (1, "1s", "1m 1s"),
+        (180, "3m", "4m"),
+        (3725, "1h 2m", "1h 3m"),
+        (2 * 86400 + 3 * 3600 + 60, "2d 3h", "2d 3h"),
+    ],
+)
+def test_authtkt_validate_expired(core, ago, text, issued):
+    cookie = authtkt(core).new("bob", ("admin",), "x", NOW)
+    now = str(NOW + 60 + ago)
+    reason = f"expired at 2023-11-14T22:14:20Z ({text} ago; issued at {NOW_ISO}, timeout 60s)"
+    invalid(mat(core, "validate", cookie, "--now", now, "--timeout", "60"), reason)
+    result = mat(core, "validate", cookie, "--now", now, "--timeout", "60", "--json")
+    assert result.status == 1 and result.err == ""
+    assert result.json == {
+        "format": "mod_auth_tkt",
+        "valid": False,
+        "error": "expired",
+        "reason": reason,
+        "user_id": "bob",
+        "tokens": ["admin"],
+        "user_data": "x",
+        "timestamp": NOW,
+        "timestamp_iso": NOW_ISO,
+        "issued": f"issued {issued} ago",
+        "timeout": 60,
+        "expires_at": NOW + 60,
+        "expires_at_iso": "2023-11-14T22:14:20Z",
+        "expired": True,
+        "seconds_left": -ago,
+        "expiry": f"expired {text} ago",
+    }
+
+
+@pytest.mark.parametrize("form", ["base64", "raw", "quoted", "unpadded", "escaped"])
+def test_authtkt_validate_reads_every_cookie_form(core, form):
+    ticket = raw_ticket(core, tokens=("admin",), user_data="d")
+    cookie = {
+        "base64": authtkt(core).new("bob", ("admin",), "d", NOW),
+        "raw": ticket,
+        "quoted": f'"{ticket}"',
+        "unpadded": authtkt(core).new("bob", ("admin",), "d", NOW).rstrip("="),
+        "escaped": ticket.replace("!", "%21"),
+    }[form]
+    result = mat(core, "validate", cookie, "--now", str(NOW), "--json")
+    assert result.status == 0, result.err
+    assert (result.json["user_id"], result.json["tokens"], result.json["user_data"]) == (
+        "bob",
+        ["admin"],
+        "d",
+    )
+
+
+def test_authtkt_validate_reads_stdin(core):
+    cookie = authtkt(core).new("bob", timestamp=NOW)
+    result = mat(core, "validate", "--now", str(NOW), "--json", stdin=f" {cookie}\n")
+    assert result.status == 0 and result.json["user_id"] == "bob"
+
+
+@pytest.mark.parametrize("case", ["secret", "client-ip", "unbound", "tamper", "timestamp"])
+def test_authtkt_validate_bad_digest(core, tmp_path, case):
+    ticket = raw_ticket(core, tokens=("admin",), client_ip="10.0.0.1")
+    argv = ["--client-ip", "10.0.0.1"]
+    if case == "secret":
+        (tmp_path / "other").write_bytes(b"another secret")
+        argv += ["--secret-file", str(tmp_path / "other")]
+    elif case == "client-ip":
+        argv = ["--client-ip", "10.0.0.2"]
+    elif case == "unbound":
+        argv = []
+    elif case == "tamper":
+        ticket = ticket.replace("admin", "root")
+    else:  # an older ticket does not become a newer one
+        ticket = ticket.replace(f"{NOW:08x}", f"{NOW + 3600:08x}")
+    invalid(mat(core, "validate", ticket, "--now", str(NOW), *argv), BAD_DIGEST)
+    result = mat(core, "validate", ticket, "--now", str(NOW), "--json", *argv)
+    assert result.status == 1
+    assert result.json == {
+        "format": "mod_auth_tkt",
+        "valid": False,
+        "error": "bad_digest",
+        "reason": BAD_DIGEST,
+    }
+
+
+def test_authtkt_validate_digest_is_checked_before_expiry(core):
+    ticket = raw_ticket(core)
+    invalid(mat(core, "validate", ticket, "--now", str(NOW + 10**6), "--client-ip", "1.2.3.4"), BAD_DIGEST)
+
+
+def test_authtkt_validate_client_ip(core):
+    cookie = authtkt(core).new("bob", timestamp=NOW, client_ip="203.0.113.7")
+    assert mat(core, "validate", cookie, "--now", str(NOW), "--client-ip", "203.0.113.7").status == 0
+
+
+def _b64(raw):
+    return base64.b64encode(raw).decode()
+
+
+@pytest.mark.parametrize(
+    ("make", "msg"),
+    [
+        (lambda t: "abc", "cookie is not a raw ticket and not base64 of one"),
+        (lambda t: t[:20] + "!", "ticket is too short"),
+        (lambda t: t[:64].upper() + t[64:], "digest is not lowercase hex"),
+        (lambda t: t[:64] + "0000000g" + t[72:], "timestamp is not 8 lowercase hex digits"),
+        (lambda t: _b64(t.encode() + b"\0"), "ticket contains a NUL byte"),
+        (lambda t: _b64(t[:72].encode() + b"\xff" + t[72:].encode()), "user id is not UTF-8"),
+        (lambda t: t.replace("!", "%21") + "%", "cookie has a malformed %XX escape"),
+    ],
+)
+def test_authtkt_validate_malformed(core, make, msg):
+    cookie = make(raw_ticket(core, user_data="d"))
+    invalid(mat(core, "validate", cookie, "--now", str(NOW)), f"malformed: {msg}")
+    result = mat(core, "validate", cookie, "--now", str(NOW), "--json")
+    assert result.status == 1 and result.err == ""
+    assert result.json == {
+        "format": "mod_auth_tkt",
+        "valid": False,
+        "error": "malformed",
+        "reason": f"malformed: {msg}",
+    }
+
+
+@pytest.mark.parametrize(
+    ("user_data", "msg"), [("", "ticket is too short"), ("x" * 80, "digest is not lowercase hex")]
+)
+def test_authtkt_validate_malformed_hints_at_a_shorter_digest(core, user_data, msg):
+    cookie = authtkt(core, "sha256").new("lucy", user_data=user_data, timestamp=NOW)
+    invalid(
+        mat(core, "validate", cookie, "--now", str(NOW), digest="sha512"),
+        f"malformed: {msg} (its digest length fits sha256: if it is a sha256 ticket, pass --hashalg sha256)",
+    )
+
+
+def test_ticket_auth_format_hints_at_a_mod_auth_tkt_cookie(core):
+    cookie = authtkt(core, "md5").new("lucy", timestamp=NOW)
+    invalid(
+        run(core, "validate", cookie, "--now", str(NOW)),
+        "malformed: ticket is too short "
+        "(it reads as a mod_auth_tkt cookie: pass --format mod_auth_tkt --hashalg md5)",
+    )
+    invalid(
+        run(core, "inspect", cookie),
+        "malformed: ticket is too short (as sha512; no usual digest length fits either; "
+        "it reads as a mod_auth_tkt cookie: pass --format mod_auth_tkt)",
+    )
+    assert mat(core, "validate", cookie, "--now", str(NOW), digest="md5").status == 0
+
+
+def test_authtkt_validate_hostile_fields_are_escaped(core):
+    cookie = authtkt(core).new("\x1b[2Jroot", ("\x1b]0;x\x07",), "line1\nline2", NOW)
+    result = mat(core, "validate", cookie, "--now", str(NOW))
+    assert result.status == 0
+    assert "\x1b" not in result.out and "\x07" not in result.out
+    assert 'user_id:     "\\u001b[2Jroot"\n' in result.out
+    assert 'user_data:   "line1\\nline2"\n' in result.out
+
+
+def test_authtkt_inspect_needs_no_secret(core, monkeypatch):
+    monkeypatch.delenv("TICKET_AUTH_SECRET")
+    cookie = authtkt(core).new("alice", ("admin",), "x", NOW)
+    result = mat(core, "inspect", cookie, "--now", str(NOW + 59), digest=None)
+    assert result.status == 0 and result.err == ""
+    digest = authtkt(core).parse(cookie).digest
+    assert result.out == (
+        "UNVERIFIED: the digest was not checked (inspect uses no secret); use 'validate' to check it\n"
+        "user_id:     alice\n"
+        'tokens:      ["admin"]\n'
+        "user_data:   x\n"
+        f"timestamp:   {NOW} ({NOW_ISO}, issued 59s ago)\n"
+        "expires_at:  unknown: pass --timeout SECONDS (TKTAuthTimeout)\n"
+        f"digest:      {digest}\n"
+        "hashalg:     sha256 (guessed from the 64-character digest; pass --hashalg if it is another)\n"
+    )
+
+
+def test_authtkt_inspect_with_timeout(core):
+    cookie = authtkt(core).new("alice", timestamp=NOW)
+    result = mat(core, "inspect", cookie, "--now", str(NOW + 180), "--timeout", "60", digest=None)
+    assert f"expires_at:  {NOW + 60} (2023-11-14T22:14:20Z, expired 2m ago)\n" in result.out
+    result = mat(core, "inspect", cookie, "--now", str(NOW), "--timeout", "0", digest=None)
+    assert "expires_at:  no timeout\n" in result.out
+
+
+def test_authtkt_inspect_json(core):
+    cookie = authtkt(core, "md5").new("alice", ("admin",), "x", NOW)
+    result = mat(core, "inspect", cookie, "--now", str(NOW + 10), "--timeout", "7200", "--json", digest=None)
+    assert result.status == 0 and result.err == ""
+    assert result.json == {
+        "verified": False,
+        "format": "mod_auth_tkt",
+        "user_id": "alice",
+        "tokens": ["admin"],
+        "user_data": "x",
+        "timestamp": NOW,
+        "timestamp_iso": NOW_ISO,
+        "issued": "issued 10s ago",
+        "timeout": 7200,
+        "expires_at": NOW + 7200,
+        "expires_at_iso": "2023-11-15T00:13:20Z",
+        "expired": False,
+        "seconds_left": 7190,
+        "expiry": "expires in 1h 59m",
+        "digest": authtkt(core, "md5").parse(cookie).digest,
+        "hashalg": "md5",
+        "hashalg_guessed": True,
+    }
+    unknown = mat(core, "inspect", cookie, "--json", digest=None).json
+    assert (unknown["timeout"], unknown["expires_at"], unknown["expired"], unknown["seconds_left"]) == (
+        None,
+        None,
+        None,
+        None,
+    )
+
+
+@pytest.mark.parametrize("digest", AUTHTKT_DIGESTS)
+@pytest.mark.parametrize("form", ["base64", "raw", "quoted", "unpadded"])
+def test_authtkt_inspect_guesses_the_digest_in_any_form(core, digest, form):
+    cookie = authtkt(core, digest).new("lucy", ("a",), "d", NOW, raw=form in ("raw", "quoted"))
+    cookie = {"quoted": f'"{cookie}"', "unpadded": cookie.rstrip("=")}.get(form, cookie)
+    result = mat(core, "inspect", cookie, "--json", digest=None)
+    assert result.status == 0, result.err
+    assert (result.json["hashalg"], result.json["hashalg_guessed"]) == (digest, True)
+    assert (result.json["user_id"], result.json["tokens"], result.json["timestamp"]) == ("lucy", ["a"], NOW)
+
+
+def test_authtkt_inspect_ignores_the_digest(core):
+    ticket = raw_ticket(core)
+    forged = "0" * 64 + ticket[64:]
+    result = mat(core, "inspect", forged, "--json", digest=None)
+    assert (result.status, result.json["verified"], result.json["user_id"]) == (0, False, "bob")
+
+
+def test_authtkt_inspect_with_hashalg(core):
+    cookie = authtkt(core, "md5").new("lucy", timestamp=NOW)
+    result = mat(core, "inspect", cookie, "--json", digest="MD5")
+    assert (result.json["hashalg"], result.json["hashalg_guessed"]) == ("md5", False)
+    assert "hashalg:     md5\n" in mat(core, "inspect", cookie, digest="md5").out
+    # A longer digest does not fit.
+    invalid(mat(core, "inspect", cookie, digest="sha256"), "malformed: ticket is too short")
+    assert mat(core, "inspect", cookie, "--json", digest="sha256").json == {
+        "verified": False,
+        "format": "mod_auth_tkt",
+        "valid": False,
+        "error": "malformed",
+        "reason": "malformed: ticket is too short",
+    }
+
+
+def test_authtkt_inspect_malformed(core):
+    reason = "malformed: cookie is not a raw ticket and not base64 of one (as sha512; no usual digest length fits either)"
+    invalid(mat(core, "inspect", "abc", digest=None), reason)
+    assert mat(core, "inspect", "abc", "--json", digest=None).json == {
+        "verified": False,
+        "format": "mod_auth_tkt",
+        "valid": False,
+        "error": "malformed",
+        "reason": reason,
+    }
+
+
+def test_authtkt_core_option_picks_the_core(core, monkeypatch):
+    argv = ["--core", core.name, "validate", raw_ticket(core), *MAT, "--hashalg", "sha256", "--now", str(NOW)]
+    made = []
+    real = core.module.AuthTktFactory
+    monkeypatch.setattr(core.module, "AuthTktFactory", lambda *a, **k: made.append((a, k)) or real(*a, **k))
+    out, err = io.StringIO(), io.StringIO()
+    assert main(argv, stdout=out, stderr=err) == 0, err.getvalue()
+    assert made == [((SECRET_BYTES, "sha256"), {"timeout": 7200})]
+
+
+def test_authtkt_default_class_is_the_librarys():
+    from ticket_auth.mod_auth_tkt import AuthTktFactory
+
+    out = io.StringIO()
+    argv = ["new", "bob", *MAT, "--hashalg", "sha512", "--timestamp", str(NOW)]
+    assert main(argv, stdout=out, stderr=io.StringIO()) == 0
+    assert AuthTktFactory(SECRET_BYTES, "sha512").validate(out.getvalue().strip(), now=NOW).user_id == "bob"
+
+
+def test_authtkt_help(core):
+    new_help = run(core, "new", "--help").out
+    assert all(option in new_help for option in ("--timestamp", "--raw", "mod_auth_tkt", "--digest"))
+    validate_help = run(core, "validate", "--help").out
+    assert "--timeout" in validate_help and "TKTAuthDigestType" in validate_help
+    assert "--timeout" in run(core, "inspect", "--help").out
+
+
+# ---------------------------------------------------------------------------------------------
 # The parser itself
 
 
@@ -776,6 +1353,28 @@ def test_subprocess_round_trip_and_exit_codes(core_env):
     no_secret = _python("-m", "ticket_auth", "validate", ticket, env=core_env)
     assert no_secret.returncode == 2 and "TICKET_AUTH_SECRET" in no_secret.stderr
     for proc in (new, ok, piped, expired, no_secret):
+        assert SECRET not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(
+    "core_env", [{}, {"TICKET_AUTH_NO_EXTENSIONS": "1"}], ids=["default", "no-extensions"]
+)
+def test_subprocess_mod_auth_tkt_round_trip(core_env):
+    from ticket_auth.mod_auth_tkt import AuthTktFactory
+
+    env = {"TICKET_AUTH_SECRET": SECRET, **core_env}
+    options = ["--format", "mod_auth_tkt", "--hashalg", "sha256"]
+    new = _python("-m", "ticket_auth", "new", "alice", *options, env=env)
+    assert new.returncode == 0, new.stderr
+    cookie = new.stdout.strip()
+    assert AuthTktFactory(SECRET_BYTES, "sha256").validate(cookie).user_id == "alice"
+    ok = _python("-m", "ticket_auth", "validate", cookie, *options, env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert "user_id:     alice" in ok.stdout
+    no_digest = _python("-m", "ticket_auth", "validate", cookie, "--format", "mod_auth_tkt", env=env)
+    assert no_digest.returncode == 2
+    assert "pass --hashalg md5|sha256|sha512 (TKTAuthDigestType)" in no_digest.stderr
+    for proc in (new, ok, no_digest):
         assert SECRET not in proc.stdout + proc.stderr
 
 

@@ -5,6 +5,11 @@
     python -m ticket_auth validate "$ticket"
     python -m ticket_auth inspect "$ticket"          # no secret needed; UNVERIFIED
 
+    # Apache mod_auth_tkt cookies: the digest type is required (TKTAuthDigestType).
+    cookie=$(python -m ticket_auth new alice --format mod_auth_tkt --hashalg sha256)
+    python -m ticket_auth validate "$cookie" --format mod_auth_tkt --hashalg sha256 --timeout 7200
+    python -m ticket_auth inspect "$cookie" --format mod_auth_tkt --timeout 7200
+
 The secret comes from ``--secret-file PATH`` or the ``TICKET_AUTH_SECRET`` environment
 variable (``--secret-file`` wins when both are given), never from the command line, where it
 would land in shell history and ``ps``. It is never printed, not even in error messages.
@@ -14,6 +19,13 @@ Exit codes: 0 success; 1 the ticket is not valid (``validate``) or cannot be par
 secret file, unknown hash algorithm, bad client IP ...). ``--json`` prints one JSON object on
 stdout for results (exit 0 and 1); usage errors (exit 2) are always plain text on stderr.
 
+``--format mod_auth_tkt`` works with Apache mod_auth_tkt 2.x cookies
+(``ticket_auth.mod_auth_tkt.AuthTktFactory``). Such a ticket carries its issue time (its
+``timestamp``), not an expiry: ``new`` takes ``--timestamp``/``--raw`` instead of
+``--valid-for``/``--valid-until``, and ``validate``/``inspect`` take ``--timeout`` (Apache's
+``TKTAuthTimeout``). MD5, Apache's default digest, is never chosen silently: ``--hashalg`` is
+required for ``new`` and ``validate``.
+
 This module is imported only by ``python -m ticket_auth`` and the ``ticket-auth`` script,
 never by ``import ticket_auth``, so the library does not pay for argparse.
 """
@@ -22,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import codecs
-import importlib
 import ipaddress
 import json
 import math
@@ -39,17 +50,23 @@ if TYPE_CHECKING:
 
     from _typeshed import SupportsWrite
 
-    # A factory class (TicketFactory of either core, or mod_auth_tkt's AuthTktFactory), the
-    # result of a subcommand (exit status, JSON object, text for stdout, text for stderr),
-    # and the (stdout, stderr) pair the parser writes to.
+    # A factory class (TicketFactory or AuthTktFactory, of either core), the classes given to
+    # ``main`` for the two formats (None: chosen by --core), the result of a subcommand (exit
+    # status, JSON object, text for stdout, text for stderr), and the (stdout, stderr) pair
+    # the parser writes to.
     _FactoryClass: TypeAlias = Callable[..., Any]
+    _Classes: TypeAlias = tuple[_FactoryClass | None, _FactoryClass | None]
     _Result: TypeAlias = tuple[int, dict[str, Any], str, str]
     _Streams: TypeAlias = tuple[SupportsWrite[str], SupportsWrite[str]]
 
 __all__ = ["main"]
 
 SECRET_ENV = "TICKET_AUTH_SECRET"  # noqa: S105 - the variable's name, not a secret
-DEFAULT_HASHALG = "sha512"
+DEFAULT_HASHALG = "sha512"  # for the ticket_auth format; mod_auth_tkt has no default
+TICKET_AUTH = "ticket_auth"
+MOD_AUTH_TKT = "mod_auth_tkt"
+DEFAULT_TIMEOUT = 7200  # Apache's default TKTAuthTimeout, in seconds
+_MAX_UINT32 = 2**32 - 1
 
 # Lets ``inspect`` (and the hints of ``validate``) parse a ticket without knowing the secret:
 # parse never uses it, but a factory needs a non-empty one.
@@ -66,6 +83,8 @@ _HASHALG_BY_HEX_LEN = (
     (40, "sha1"),
     (32, "md5"),
 )
+# The same for mod_auth_tkt, whose TKTAuthDigestType is one of these three.
+_AUTHTKT_HASHALG_BY_HEX_LEN = ((128, "sha512"), (64, "sha256"), (32, "md5"))
 
 _BAD_DIGEST_REASON = "bad digest (wrong secret, wrong client IP, wrong hash algorithm, or tampered)"
 _NO_SECRET = (
@@ -76,7 +95,32 @@ _SECRET_ON_COMMAND_LINE = (
     f"the secret is never taken from the command line (it would land in shell history and ps); "
     f"set the {SECRET_ENV} environment variable or pass --secret-file PATH"
 )
-_MOD_AUTH_TKT_UNAVAILABLE = "mod_auth_tkt format is not available in this version"
+_NO_DIGEST_TYPE = (
+    "--format mod_auth_tkt needs the digest type: pass --hashalg md5|sha256|sha512 (TKTAuthDigestType); "
+    "Apache's default, MD5, is never chosen silently"
+)
+# Options that one format does not take: (attribute, option, why). A mod_auth_tkt ticket carries
+# its issue time and is valid for TKTAuthTimeout seconds after it; a ticket_auth ticket carries
+# its expiry.
+_AUTHTKT_LIFETIME = (
+    "a mod_auth_tkt ticket carries its issue time (--timestamp EPOCH, default now), and its "
+    "lifetime is TKTAuthTimeout, given with --timeout SECONDS to 'validate'"
+)
+_REFUSED_OPTIONS = {
+    MOD_AUTH_TKT: (
+        ("valid_for", "--valid-for", _AUTHTKT_LIFETIME),
+        ("valid_until", "--valid-until", _AUTHTKT_LIFETIME),
+    ),
+    TICKET_AUTH: (
+        (
+            "timestamp",
+            "--timestamp",
+            "a ticket_auth ticket carries its expiry: use --valid-for or --valid-until",
+        ),
+        ("raw", "--raw", "a ticket_auth ticket has a single form"),
+        ("timeout", "--timeout", "a ticket_auth ticket carries its expiry"),
+    ),
+}
 
 
 class UsageError(Exception):
@@ -158,6 +202,18 @@ def _integer(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
 
 
+def _timeout(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= _MAX_UINT32:
+        raise argparse.ArgumentTypeError(
+            f"not a number of seconds from 0 (no timeout) to {_MAX_UINT32}: {text!r}"
+        )
+    return value
+
+
 def _client_ip(text: str) -> str:
     try:
         ipaddress.ip_address(text)
@@ -216,14 +272,14 @@ def _build_parser(prog: str, streams: _Streams) -> _Parser:
         )
         sub.add_argument(
             "--format",
-            choices=("ticket_auth", "mod_auth_tkt"),
-            default="ticket_auth",
-            help="ticket format (default: ticket_auth)",
+            choices=(TICKET_AUTH, MOD_AUTH_TKT),
+            default=TICKET_AUTH,
+            help="ticket format: ticket_auth (default) or mod_auth_tkt (Apache's auth_tkt cookie)",
         )
         return sub
 
-    def add_hashalg(sub: _Parser, default: str | None, help_text: str) -> None:
-        sub.add_argument("--hashalg", metavar="NAME", default=default, help=help_text)
+    def add_hashalg(sub: _Parser, help_text: str) -> None:
+        sub.add_argument("--hashalg", "--digest", dest="hashalg", metavar="NAME", help=help_text)
 
     def add_secret(sub: _Parser) -> None:
         sub.add_argument(
@@ -237,7 +293,23 @@ def _build_parser(prog: str, streams: _Streams) -> _Parser:
             "ticket", nargs="?", metavar="TICKET", help="the ticket; '-' or absent: read it from stdin"
         )
 
-    new = subcommand("new", "mint a ticket and print it", "Mint a ticket and print it on stdout.")
+    def add_encoding(sub: _Parser) -> None:
+        sub.add_argument(
+            "--encoding",
+            type=_encoding,
+            help="ticket_auth: encoding of the signed text (default: utf-8; mod_auth_tkt is always UTF-8)",
+        )
+
+    hashalg_help = (
+        f"hash algorithm: any hashlib name for ticket_auth (default: {DEFAULT_HASHALG}); for "
+        "mod_auth_tkt, required: md5, sha256 or sha512 (TKTAuthDigestType)"
+    )
+    new = subcommand(
+        "new",
+        "mint a ticket and print it",
+        "Mint a ticket and print it on stdout. With --format mod_auth_tkt, print the cookie value "
+        "Apache's mod_auth_tkt checks (base64 unless --raw).",
+    )
     new.add_argument("user_id", metavar="USER_ID")
     new.add_argument(
         "--token", dest="tokens", action="append", default=[], metavar="T", help="a token (repeatable)"
@@ -245,18 +317,31 @@ def _build_parser(prog: str, streams: _Streams) -> _Parser:
     new.add_argument("--user-data", metavar="S", help="user data carried in the ticket")
     lifetime = new.add_mutually_exclusive_group()
     lifetime.add_argument(
-        "--valid-for", type=_integer, metavar="SECONDS", help="lifetime from now (default: 120 seconds)"
+        "--valid-for",
+        type=_integer,
+        metavar="SECONDS",
+        help="ticket_auth: lifetime from now (default: 120 seconds)",
     )
     lifetime.add_argument(
-        "--valid-until", type=_integer, metavar="EPOCH", help="expiry, seconds since the epoch"
+        "--valid-until", type=_integer, metavar="EPOCH", help="ticket_auth: expiry, seconds since the epoch"
     )
     new.add_argument(
-        "--client-ip", type=_client_ip, metavar="IP", help="bind the ticket to this client address"
+        "--timestamp",
+        type=_integer,
+        metavar="EPOCH",
+        help="mod_auth_tkt: issue time, seconds since the epoch (default: now)",
     )
-    add_hashalg(new, DEFAULT_HASHALG, f"hashlib algorithm (default: {DEFAULT_HASHALG})")
     new.add_argument(
-        "--encoding", type=_encoding, default="utf-8", help="encoding of the signed text (default: utf-8)"
+        "--raw", action="store_true", help="mod_auth_tkt: print the raw ticket text instead of base64"
     )
+    new.add_argument(
+        "--client-ip",
+        type=_client_ip,
+        metavar="IP",
+        help="bind the ticket to this client address (IPv4 only for mod_auth_tkt)",
+    )
+    add_hashalg(new, hashalg_help)
+    add_encoding(new)
     add_secret(new)
     new.set_defaults(handler=_cmd_new)
 
@@ -268,15 +353,22 @@ def _build_parser(prog: str, streams: _Streams) -> _Parser:
     )
     add_ticket(validate)
     validate.add_argument(
-        "--client-ip", type=_client_ip, metavar="IP", help="the client address the ticket is bound to"
+        "--client-ip",
+        type=_client_ip,
+        metavar="IP",
+        help="the client address the ticket is bound to (IPv4 only for mod_auth_tkt)",
     )
     validate.add_argument(
         "--now", type=_epoch, metavar="EPOCH", help="check the expiry at this time (default: now)"
     )
-    add_hashalg(validate, DEFAULT_HASHALG, f"hashlib algorithm (default: {DEFAULT_HASHALG})")
     validate.add_argument(
-        "--encoding", type=_encoding, default="utf-8", help="encoding of the signed text (default: utf-8)"
+        "--timeout",
+        type=_timeout,
+        metavar="SECONDS",
+        help=f"mod_auth_tkt: TKTAuthTimeout, counted from the issue time (default: {DEFAULT_TIMEOUT}; 0: none)",
     )
+    add_hashalg(validate, hashalg_help)
+    add_encoding(validate)
     add_secret(validate)
     validate.set_defaults(handler=_cmd_validate)
 
@@ -287,9 +379,18 @@ def _build_parser(prog: str, streams: _Streams) -> _Parser:
         "The output is UNVERIFIED: anyone can forge these fields; use 'validate' to trust them.",
     )
     add_ticket(inspect)
-    add_hashalg(inspect, None, "hashlib algorithm (default: guessed from the digest length)")
+    add_hashalg(
+        inspect,
+        "hash algorithm (default: guessed from the digest length); md5, sha256 or sha512 for mod_auth_tkt",
+    )
     inspect.add_argument(
         "--now", type=_epoch, metavar="EPOCH", help="describe the expiry relative to this time"
+    )
+    inspect.add_argument(
+        "--timeout",
+        type=_timeout,
+        metavar="SECONDS",
+        help="mod_auth_tkt: TKTAuthTimeout, to show when the ticket expires (default: not shown)",
     )
     inspect.set_defaults(handler=_cmd_inspect)
     return parser
@@ -305,38 +406,62 @@ def _version() -> str:
 # Helpers
 
 
-def _factory_class(args: argparse.Namespace, factory_class: _FactoryClass | None) -> _FactoryClass:
-    """The factory class for ``--format`` (and ``--core``); a plug-in point per format."""
-    if args.format == "mod_auth_tkt":
-        try:
-            module = importlib.import_module("ticket_auth.mod_auth_tkt")
-        except ModuleNotFoundError as exc:
-            if exc.name != "ticket_auth.mod_auth_tkt":
-                raise
-            raise UsageError(_MOD_AUTH_TKT_UNAVAILABLE) from None
-        try:
-            auth_tkt_factory: _FactoryClass = module.AuthTktFactory
-        except AttributeError:
-            raise UsageError(_MOD_AUTH_TKT_UNAVAILABLE) from None
-        return auth_tkt_factory
-    if factory_class is not None:
-        return factory_class
+def _factory_class(args: argparse.Namespace, classes: _Classes) -> _FactoryClass:
+    """The factory class for ``--format``: the one given to ``main`` (tests run the CLI on
+    each core this way), else the one of the ``--core`` asked for, else the library's."""
+    authtkt = args.format == MOD_AUTH_TKT
+    given = classes[1] if authtkt else classes[0]
+    if given is not None:
+        return given
     core = getattr(args, "core", None)
     if core == "compiled":
         try:
-            from ._ticketcore import TicketFactory as CompiledFactory
+            from . import _ticketcore as compiled
         except ImportError:
             raise UsageError(
                 "the compiled core is not available in this installation; use --core pure"
             ) from None
-        return CompiledFactory
+        return compiled.AuthTktFactory if authtkt else compiled.TicketFactory
     if core == "pure":
-        from ._ticketcore_py import TicketFactory as PureFactory
+        from . import _ticketcore_py as pure
 
-        return PureFactory
+        return pure.AuthTktFactory if authtkt else pure.TicketFactory
+    if authtkt:
+        from .mod_auth_tkt import AuthTktFactory
+
+        return AuthTktFactory
     from .ticket_factory import TicketFactory
 
     return TicketFactory
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """Refuse the options the ticket's format cannot use (before the secret is read)."""
+    for attr, option, why in _REFUSED_OPTIONS[args.format]:
+        value = getattr(args, attr, None)
+        if value is not None and value is not False:
+            raise UsageError(f"{option} does not apply to --format {args.format}: {why}")
+    if args.format == MOD_AUTH_TKT:
+        encoding = getattr(args, "encoding", None)
+        if encoding is not None and codecs.lookup(encoding).name != "utf-8":
+            raise UsageError(
+                "--encoding does not apply to --format mod_auth_tkt: its fields are always UTF-8"
+            )
+        client_ip = getattr(args, "client_ip", None)
+        if client_ip is not None and ipaddress.ip_address(client_ip).version != 4:
+            from . import _authtkt
+
+            raise UsageError(_authtkt.IPV6_ERROR.format(client_ip))
+
+
+def _hashalg(args: argparse.Namespace) -> str:
+    """``--hashalg`` as given, or the ticket_auth format's default; mod_auth_tkt has none."""
+    hashalg: str | None = args.hashalg
+    if hashalg is None:
+        if args.format == MOD_AUTH_TKT:
+            raise UsageError(_NO_DIGEST_TYPE)
+        return DEFAULT_HASHALG
+    return hashalg
 
 
 def _read_secret(args: argparse.Namespace) -> bytes:
@@ -364,12 +489,12 @@ def _read_secret(args: argparse.Namespace) -> bytes:
     return value.encode("utf-8", "surrogateescape")
 
 
-def _make_factory(cls: _FactoryClass, secret: bytes, hashalg: str) -> Any:
+def _make_factory(cls: _FactoryClass, secret: bytes, hashalg: str, **kwargs: Any) -> Any:
     try:
-        return cls(secret, hashalg)
+        return cls(secret, hashalg, **kwargs)
     except (TypeError, ValueError) as exc:
-        # The secret is non-empty bytes here, so this is about the algorithm; the core's
-        # messages name the algorithm, never the secret.
+        # The secret is non-empty bytes and the other arguments were checked by the parser,
+        # so this is about the algorithm; the cores' messages name it, never the secret.
         raise UsageError(f"--hashalg: {exc}") from None
 
 
@@ -418,10 +543,14 @@ def _duration(seconds: float) -> str:
     return " ".join(shown)
 
 
+def _seconds_left(until: int, now: float) -> float:
+    left = until - now
+    return int(left) if left == int(left) else round(left, 3)
+
+
 def _expiry(valid_until: int, now: float) -> tuple[bool, str, float]:
     """(expired, human text, seconds left, negative once expired), as ``validate`` decides it."""
-    left = valid_until - now
-    left = int(left) if left == int(left) else round(left, 3)
+    left = _seconds_left(valid_until, now)
     if valid_until <= now:
         return True, f"expired {_duration(left)} ago", left
     return False, f"expires in {_duration(left)}", left
@@ -449,23 +578,80 @@ def _fields(info: Any, now: float) -> dict[str, Any]:
     }
 
 
+def _authtkt_fields(info: Any, now: float, timeout: int | None) -> dict[str, Any]:
+    """The fields of a mod_auth_tkt ticket, whose ``timestamp`` is its issue time. It expires
+    ``timeout`` seconds later, as Apache decides it: when ``(timestamp + timeout) mod 2**32 <
+    now``; ``timeout`` None (inspect without --timeout): unknown; 0: never."""
+    timestamp: int = info.timestamp
+    age = -_seconds_left(timestamp, now)
+    issued = f"issued {_duration(age)} ago" if age >= 0 else f"issued in the future (in {_duration(age)})"
+    expires_at: int | None = None
+    expired: bool | None = None
+    left: float | None = None
+    if timeout is None:
+        human = "unknown: pass --timeout SECONDS (TKTAuthTimeout)"
+    elif timeout == 0:
+        expired, human = False, "no timeout"
+    else:
+        expires_at = timestamp + timeout
+        left = _seconds_left(expires_at, now)
+        expired = expires_at & _MAX_UINT32 < int(now) & _MAX_UINT32
+        if expired:
+            human = (
+                f"expired {_duration(left)} ago" if left < 0 else "expired (Apache counts time modulo 2**32)"
+            )
+        else:
+            human = (
+                f"expires in {_duration(left)}"
+                if left > -1
+                else "not expired (Apache counts time modulo 2**32)"
+            )
+    return {
+        "user_id": info.user_id,
+        "tokens": list(info.tokens),
+        "user_data": info.user_data,
+        "timestamp": timestamp,
+        "timestamp_iso": _iso(timestamp),
+        "issued": issued,
+        "timeout": timeout,
+        "expires_at": expires_at,
+        "expires_at_iso": None if expires_at is None else _iso(expires_at),
+        "expired": expired,
+        "seconds_left": left,
+        "expiry": human,
+    }
+
+
 def _text_fields(fields: dict[str, Any], extra: Iterable[str] = ()) -> str:
     lines = [
         f"user_id:     {_show(fields['user_id'])}",
         f"tokens:      {json.dumps(fields['tokens'])}",
         f"user_data:   {_show(fields['user_data'])}",
-        f"valid_until: {fields['valid_until']} ({fields['valid_until_iso']}, {fields['expiry']})",
     ]
+    if "valid_until" in fields:
+        lines.append(
+            f"valid_until: {fields['valid_until']} ({fields['valid_until_iso']}, {fields['expiry']})"
+        )
+    else:
+        lines.append(f"timestamp:   {fields['timestamp']} ({fields['timestamp_iso']}, {fields['issued']})")
+        if fields["expires_at"] is None:
+            lines.append(f"expires_at:  {fields['expiry']}")
+        else:
+            lines.append(
+                f"expires_at:  {fields['expires_at']} ({fields['expires_at_iso']}, {fields['expiry']})"
+            )
     lines.extend(extra)
     return "".join(line + "\n" for line in lines)
 
 
-def _parsing_algorithms(cls: _FactoryClass, ticket: str, skip: str | None = None) -> list[tuple[str, Any]]:
-    """``[(hashalg, TicketInfo)]`` for every usual digest length the ticket parses with."""
+def _parsing_algorithms(
+    cls: _FactoryClass, ticket: str, algorithms: Iterable[tuple[int, str]], skip: str | None = None
+) -> list[tuple[str, Any]]:
+    """``[(hashalg, info)]`` for every usual digest length the ticket parses with."""
     from .exception import TicketError
 
     found = []
-    for _hex_len, hashalg in _HASHALG_BY_HEX_LEN:
+    for _hex_len, hashalg in algorithms:
         if hashalg == skip:
             continue
         try:
@@ -476,65 +662,126 @@ def _parsing_algorithms(cls: _FactoryClass, ticket: str, skip: str | None = None
     return found
 
 
+def _algorithms(args: argparse.Namespace) -> tuple[tuple[int, str], ...]:
+    return _AUTHTKT_HASHALG_BY_HEX_LEN if args.format == MOD_AUTH_TKT else _HASHALG_BY_HEX_LEN
+
+
+def _shorter_digest_hint(
+    args: argparse.Namespace, cls: _FactoryClass, ticket: str, msg: str, hashalg: str
+) -> str | None:
+    """The usual cause of these parse errors: a ticket minted with a shorter digest."""
+    from . import _authtkt, _wire
+
+    if msg not in (_wire.TOO_SHORT, _wire.BAD_DIGEST, _authtkt.TOO_SHORT, _authtkt.BAD_DIGEST):
+        return None
+    others = _parsing_algorithms(cls, ticket, _algorithms(args), skip=hashalg.lower())
+    if not others:
+        return None
+    name = others[0][0]
+    return f"its digest length fits {name}: if it is a {name} ticket, pass --hashalg {name}"
+
+
+def _authtkt_cookie_hint(args: argparse.Namespace, classes: _Classes, ticket: str) -> str | None:
+    """For the ticket_auth format: a mod_auth_tkt cookie given by mistake. A ticket_auth
+    ticket always holds '!', so a value without one that reads as mod_auth_tkt (base64 or
+    %21-escaped) is one; a raw mod_auth_tkt ticket is left alone, as it can look like both."""
+    if args.format != TICKET_AUTH or "!" in ticket:
+        return None
+    authtkt_cls = _factory_class(argparse.Namespace(**{**vars(args), "format": MOD_AUTH_TKT}), classes)
+    found = _parsing_algorithms(authtkt_cls, ticket, _AUTHTKT_HASHALG_BY_HEX_LEN)
+    if not found:
+        return None
+    option = f" --hashalg {found[0][0]}" if args.command == "validate" else ""
+    return f"it reads as a mod_auth_tkt cookie: pass --format mod_auth_tkt{option}"
+
+
 # ---------------------------------------------------------------------------------------------
 # Subcommands: each returns (exit status, JSON object, text for stdout, text for stderr)
 
 
-def _cmd_new(args: argparse.Namespace, factory_class: _FactoryClass | None, stdin: IO[str] | None) -> _Result:
-    cls = _factory_class(args, factory_class)
-    factory = _make_factory(cls, _read_secret(args), args.hashalg)
-    valid_until = args.valid_until
-    if args.valid_for is not None:
-        valid_until = int(time.time()) + args.valid_for
+def _cmd_new(args: argparse.Namespace, classes: _Classes, stdin: IO[str] | None) -> _Result:
+    _check_options(args)
+    hashalg = _hashalg(args)
+    cls = _factory_class(args, classes)
+    factory = _make_factory(cls, _read_secret(args), hashalg)
+    result: dict[str, Any]
     try:
-        ticket = factory.new(
-            args.user_id,
-            tokens=args.tokens or None,
-            user_data=args.user_data,
-            valid_until=valid_until,
-            client_ip=args.client_ip,
-            encoding=args.encoding,
-        )
+        if args.format == MOD_AUTH_TKT:
+            timestamp = int(time.time()) if args.timestamp is None else args.timestamp
+            ticket = factory.new(
+                args.user_id,
+                tokens=args.tokens,
+                user_data="" if args.user_data is None else args.user_data,
+                timestamp=timestamp,
+                client_ip=args.client_ip,
+                raw=args.raw,
+            )
+            result = {"format": MOD_AUTH_TKT, "ticket": ticket, "timestamp": timestamp}
+        else:
+            valid_until = args.valid_until
+            if args.valid_for is not None:
+                valid_until = int(time.time()) + args.valid_for
+            ticket = factory.new(
+                args.user_id,
+                tokens=args.tokens or None,
+                user_data=args.user_data,
+                valid_until=valid_until,
+                client_ip=args.client_ip,
+                encoding=args.encoding or "utf-8",
+            )
+            result = {"ticket": ticket}
     except UnicodeError as exc:  # UnicodeEncodeError has .reason; some codecs raise the base class
         reason = getattr(exc, "reason", None) or str(exc)
         raise UsageError(f"cannot encode the ticket's fields: {reason}") from None
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError) as exc:  # including what mod_auth_tkt cannot carry
         raise UsageError(str(exc)) from None
-    return 0, {"ticket": ticket}, ticket + "\n", ""
+    return 0, result, ticket + "\n", ""
 
 
-def _cmd_validate(
-    args: argparse.Namespace, factory_class: _FactoryClass | None, stdin: IO[str] | None
-) -> _Result:
-    from . import _wire
+def _cmd_validate(args: argparse.Namespace, classes: _Classes, stdin: IO[str] | None) -> _Result:
     from .exception import TicketDigestError, TicketExpired, TicketParseError
 
-    cls = _factory_class(args, factory_class)
-    factory = _make_factory(cls, _read_secret(args), args.hashalg)
+    _check_options(args)
+    hashalg = _hashalg(args)
+    cls = _factory_class(args, classes)
+    authtkt = args.format == MOD_AUTH_TKT
+    timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
+    if authtkt:
+        factory = _make_factory(cls, _read_secret(args), hashalg, timeout=timeout)
+        hashalg = hashalg.lower()
+        extra: dict[str, Any] = {"format": MOD_AUTH_TKT}
+        kwargs: dict[str, Any] = {}
+    else:
+        factory = _make_factory(cls, _read_secret(args), hashalg)
+        extra, kwargs = {}, {"encoding": args.encoding or "utf-8"}
     ticket = _read_ticket(args, stdin)
     now = time.time() if args.now is None else args.now
     try:
-        info = factory.validate(ticket, client_ip=args.client_ip, now=now, encoding=args.encoding)
+        info = factory.validate(ticket, client_ip=args.client_ip, now=now, **kwargs)
     except TicketParseError as exc:
-        reason = f"malformed: {exc.msg}"
-        if exc.msg in (_wire.TOO_SHORT, _wire.BAD_DIGEST):
-            # The usual cause: a ticket minted with a shorter digest (another --hashalg).
-            others = _parsing_algorithms(cls, ticket, skip=args.hashalg.lower())
-            if others:
-                name = others[0][0]
-                reason += f" (its digest length fits {name}: if it is a {name} ticket, pass --hashalg {name})"
-        return _invalid("malformed", reason)
+        hint = _shorter_digest_hint(args, cls, ticket, exc.msg, hashalg) or _authtkt_cookie_hint(
+            args, classes, ticket
+        )
+        reason = f"malformed: {exc.msg}" + (f" ({hint})" if hint else "")
+        return _invalid("malformed", reason, **extra)
     except TicketDigestError:
-        return _invalid("bad_digest", _BAD_DIGEST_REASON)
+        return _invalid("bad_digest", _BAD_DIGEST_REASON, **extra)
     except TicketExpired:
         # The digest was right, so these fields are genuine.
-        fields = _fields(factory.parse(ticket), now)
-        reason = f"expired at {fields['valid_until_iso']} ({_duration(fields['seconds_left'])} ago)"
-        return _invalid("expired", reason, fields)
+        if authtkt:
+            fields = _authtkt_fields(factory.parse(ticket), now, timeout)
+            reason = (
+                f"expired at {fields['expires_at_iso']} ({_duration(fields['seconds_left'])} ago; "
+                f"issued at {fields['timestamp_iso']}, timeout {timeout}s)"
+            )
+        else:
+            fields = _fields(factory.parse(ticket), now)
+            reason = f"expired at {fields['valid_until_iso']} ({_duration(fields['seconds_left'])} ago)"
+        return _invalid("expired", reason, fields, **extra)
     except ValueError as exc:  # a client address the core refuses
         raise UsageError(str(exc)) from None
-    fields = _fields(info, now)
-    result = {"valid": True, **fields, "digest": info.digest, "hashalg": args.hashalg}
+    fields = _authtkt_fields(info, now, timeout) if authtkt else _fields(info, now)
+    result = {"valid": True, **extra, **fields, "digest": info.digest, "hashalg": hashalg}
     return 0, result, "valid:       yes\n" + _text_fields(fields), ""
 
 
@@ -545,12 +792,13 @@ def _invalid(kind: str, reason: str, fields: dict[str, Any] | None = None, **ext
     return 1, result, "", f"invalid ticket: {reason}\n"
 
 
-def _cmd_inspect(
-    args: argparse.Namespace, factory_class: _FactoryClass | None, stdin: IO[str] | None
-) -> _Result:
+def _cmd_inspect(args: argparse.Namespace, classes: _Classes, stdin: IO[str] | None) -> _Result:
     from .exception import TicketError
 
-    cls = _factory_class(args, factory_class)
+    _check_options(args)
+    cls = _factory_class(args, classes)
+    authtkt = args.format == MOD_AUTH_TKT
+    extra: dict[str, Any] = {"verified": False, "format": MOD_AUTH_TKT} if authtkt else {"verified": False}
     ticket = _read_ticket(args, stdin)
     now = time.time() if args.now is None else args.now
     if args.hashalg is not None:
@@ -558,29 +806,27 @@ def _cmd_inspect(
         try:
             info = factory.parse(ticket)
         except TicketError as exc:
-            return _invalid("malformed", f"malformed: {exc.msg}", verified=False)
-        hashalg, guessed = args.hashalg, False
+            hint = _authtkt_cookie_hint(args, classes, ticket)
+            return _invalid("malformed", f"malformed: {exc.msg}" + (f" ({hint})" if hint else ""), **extra)
+        hashalg, guessed = args.hashalg.lower() if authtkt else args.hashalg, False
     else:
-        found = _parsing_algorithms(cls, ticket)
+        found = _parsing_algorithms(cls, ticket, _algorithms(args))
         if not found:
+            longest = _algorithms(args)[0][1]
             try:
-                cls(_DUMMY_SECRET, DEFAULT_HASHALG).parse(ticket)
+                cls(_DUMMY_SECRET, longest).parse(ticket)
             except TicketError as exc:
-                reason = f"malformed: {exc.msg} (as {DEFAULT_HASHALG}; no usual digest length fits either)"
-            else:  # pragma: no cover - the default is among the algorithms tried
+                notes = [f"as {longest}; no usual digest length fits either"]
+                notes += filter(None, [_authtkt_cookie_hint(args, classes, ticket)])
+                reason = f"malformed: {exc.msg} ({'; '.join(notes)})"
+            else:  # pragma: no cover - the longest is among the algorithms tried
                 reason = "malformed"
-            return _invalid("malformed", reason, verified=False)
+            return _invalid("malformed", reason, **extra)
         # The longest digest that fits: shorter ones nearly always "fit" too, reading part
         # of the real digest as TIME and UID, so they say nothing.
         (hashalg, info), guessed = found[0], True
-    fields = _fields(info, now)
-    result = {
-        "verified": False,
-        **fields,
-        "digest": info.digest,
-        "hashalg": hashalg,
-        "hashalg_guessed": guessed,
-    }
+    fields = _authtkt_fields(info, now, args.timeout) if authtkt else _fields(info, now)
+    result = {**extra, **fields, "digest": info.digest, "hashalg": hashalg, "hashalg_guessed": guessed}
     note = f"{hashalg}"
     if guessed:
         note += f" (guessed from the {len(info.digest)}-character digest; pass --hashalg if it is another)"
@@ -605,14 +851,16 @@ def main(
     argv: Sequence[str] | None = None,
     *,
     factory_class: _FactoryClass | None = None,
+    authtkt_class: _FactoryClass | None = None,
     stdin: IO[str] | None = None,
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
 ) -> int:
     """Run the command line; return the exit status (0 ok, 1 invalid ticket, 2 usage error).
 
-    ``factory_class`` replaces the ``ticket_auth`` format's ``TicketFactory`` (tests run the
-    CLI against each core this way; it wins over ``--core``). ``stdin``/``stdout``/``stderr``
+    ``factory_class`` replaces the ``ticket_auth`` format's ``TicketFactory`` and
+    ``authtkt_class`` the ``mod_auth_tkt`` format's ``AuthTktFactory`` (tests run the CLI
+    against each core this way; they win over ``--core``). ``stdin``/``stdout``/``stderr``
     default to the ``sys`` streams.
     """
     stdout = sys.stdout if stdout is None else stdout
@@ -626,7 +874,7 @@ def main(
     try:
         args = parser.parse_args(list(argv))
         handler: Callable[..., _Result] = args.handler
-        status, result, out, err = handler(args, factory_class, stdin)
+        status, result, out, err = handler(args, (factory_class, authtkt_class), stdin)
     except _Exit as exc:
         return exc.status
     except UsageError as exc:
