@@ -15,6 +15,7 @@ pytestmark = pytest.mark.packaging
 
 VERSION = project_version()
 PACKAGE_MODULES = sorted(path.name for path in (ROOT / "src" / "ticket_auth").glob("*.py"))
+PACKAGE_STUBS = sorted(path.name for path in (ROOT / "src" / "ticket_auth").glob("*.pyi"))
 # Anything a build or a test run leaves behind; none of it belongs in a distribution.
 DEBRIS = re.compile(
     r"(^|/)(__pycache__|\.pytest_cache|\.hypothesis|\.benchmarks|\.mypy_cache|\.ruff_cache|\.venv"
@@ -72,7 +73,7 @@ def test_sdist_contains_sources_tests_and_license_and_no_debris(dists):
         "PKG-INFO",
         "src/_ticketcore.pyx",
         "src/ticket_auth/py.typed",
-        "src/ticket_auth/_ticketcore.pyi",
+        *(f"src/ticket_auth/{name}" for name in PACKAGE_STUBS),
         *(f"src/ticket_auth/{name}" for name in PACKAGE_MODULES),
         # The whole test suite, including its data and these checks.
         *(
@@ -108,7 +109,8 @@ def test_wheel_contents_and_metadata(dists):
     package = {name.split("/", 1)[1] for name in names if name.startswith("ticket_auth/")}
     compiled = [name for name in package if re.fullmatch(r"_ticketcore\..+\.(so|pyd)", name)]
     assert len(compiled) == 1, package
-    assert package == {*PACKAGE_MODULES, "py.typed", "_ticketcore.pyi", compiled[0]}
+    assert "_ticketcore.pyi" in PACKAGE_STUBS
+    assert package == {*PACKAGE_MODULES, *PACKAGE_STUBS, "py.typed", compiled[0]}
     dist_info = f"ticket_auth-{VERSION}.dist-info/"
     assert f"{dist_info}licenses/LICENSE" in names
     assert {name.split("/", 1)[0] for name in names} == {"ticket_auth", dist_info[:-1]}
