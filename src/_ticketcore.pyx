@@ -23,6 +23,7 @@ Safety notes for reviewers:
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.object cimport PyTypeObject
 from cpython.ref cimport Py_DECREF, Py_INCREF, PyObject
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from libc.string cimport memchr, memcpy
@@ -271,6 +272,22 @@ cdef extern from *:
 
     static const char ta_b64_alphabet[65] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+    /* An instance of one of ticket_auth.exception's classes, in the state its __init__
+       leaves it (args from BaseException.__new__, then .ticket and .msg, in that order),
+       without running a Python frame: a rejected ticket is raised on the request path. */
+    static PyObject *ta_ticket_error(PyTypeObject *cls, PyObject *args, PyObject *ticket_name, PyObject *ticket,
+                                     PyObject *msg_name, PyObject *msg) {
+        PyObject *exc = cls->tp_new(cls, args, NULL);
+        if (exc == NULL) {
+            return NULL;
+        }
+        if (PyObject_SetAttr(exc, ticket_name, ticket) < 0 || PyObject_SetAttr(exc, msg_name, msg) < 0) {
+            Py_DECREF(exc);
+            return NULL;
+        }
+        return exc;
+    }
+
     static int ta_equal_ct(const unsigned char *a, const unsigned char *b, Py_ssize_t n) {
         volatile unsigned char acc = 0;
         Py_ssize_t i;
@@ -291,6 +308,7 @@ cdef extern from *:
     Py_ssize_t ta_b64_core(const unsigned char* s, Py_ssize_t n) noexcept nogil
     void ta_b64_decode(const unsigned char* s, Py_ssize_t core, unsigned char* out) noexcept nogil
     const char ta_b64_alphabet[65]
+    object ta_ticket_error(type cls, tuple args, str ticket_name, object ticket, str msg_name, object msg)
     object ta_make_info(type tp, object digest, object user_id, object tokens, object user_data,
                         object valid_until)
 
@@ -323,6 +341,28 @@ _MESSAGES = (
     _wire.UID_NOT_UTF8, _wire.TOKEN_NOT_UTF8, _wire.DATA_NOT_UTF8,
 )
 cdef frozenset _ASCII_COMPATIBLE = _wire.ASCII_COMPATIBLE_ENCODINGS
+
+# The errors, built as their __init__ would build them (checked at import, and by the tests).
+cdef type _TicketParseError = TicketParseError
+cdef type _TicketDigestError = TicketDigestError
+cdef type _TicketExpired = TicketExpired
+cdef str _DIGEST_MSG = TicketDigestError(None).msg
+cdef str _EXPIRED_MSG = TicketExpired(None).msg
+for _cls in (_TicketParseError, _TicketDigestError, _TicketExpired):
+    if (<PyTypeObject*>_cls).tp_new != (<PyTypeObject*>BaseException).tp_new:
+        raise ImportError(f"{_cls.__name__} must keep BaseException.__new__")
+
+
+cdef inline object _parse_error(object ticket, object msg):
+    return ta_ticket_error(_TicketParseError, (ticket, msg), "ticket", ticket, "msg", msg)
+
+
+cdef inline object _digest_error(object ticket):
+    return ta_ticket_error(_TicketDigestError, (ticket,), "ticket", ticket, "msg", _DIGEST_MSG)
+
+
+cdef inline object _expired_error(object ticket):
+    return ta_ticket_error(_TicketExpired, (ticket,), "ticket", ticket, "msg", _EXPIRED_MSG)
 cdef str _UTF8 = "utf-8"                 # the same constant object as the default argument
 # Messages passed down the hot path of new (looked up on the module once, not per call).
 cdef str _USER_ID_TYPE_ERROR = _wire.USER_ID_TYPE_ERROR
@@ -886,13 +926,13 @@ cdef class TicketFactory:
         cdef int code
         self._ready()
         if 0 <= self._max_length < PyUnicode_GET_LENGTH(text):
-            raise TicketParseError(ticket, _wire.TOO_LONG)
+            raise _parse_error(ticket, _wire.TOO_LONG)
         if not PyUnicode_IS_ASCII(text):
-            raise TicketParseError(ticket, _wire.NOT_ASCII)
+            raise _parse_error(ticket, _wire.NOT_ASCII)
         p = <const unsigned char*>PyUnicode_DATA(text)   # ASCII: one byte per character
         code = _scan(p, PyUnicode_GET_LENGTH(text), self._hex_len, parsed)
         if code != OK:
-            raise TicketParseError(ticket, _MESSAGES[code])
+            raise _parse_error(ticket, _MESSAGES[code])
         return p
 
     cdef object _info(self, str text, const unsigned char* p, Parsed* parsed, object valid_until,
@@ -942,17 +982,17 @@ cdef class TicketFactory:
             try:
                 data1 = text[rest:].replace("!", "\0").encode(encoding)
             except UnicodeError:
-                raise TicketParseError(ticket, _wire.NOT_ENCODABLE) from None
+                raise _parse_error(ticket, _wire.NOT_ENCODABLE) from None
             matched = _match_secret(self._hash, self._digest_size, self._secrets, prefix, prefix_len,
                                     parsed.valid_until, <const unsigned char*>PyBytes_AS_STRING(data1),
                                     PyBytes_GET_SIZE(data1), -1, -1, False, parsed.digest)
         if matched < 0:
-            raise TicketDigestError(ticket)
+            raise _digest_error(ticket)
         if now is None:
             now = _time.time()
         valid_until = parsed.valid_until
         if valid_until <= now:
-            raise TicketExpired(ticket)
+            raise _expired_error(ticket)
         # Only an accepted ticket pays for its TicketInfo.
         return self._info(text, p, &parsed, valid_until, _TicketInfo if matched == 0 else _FallbackTicketInfo)
 
@@ -1156,8 +1196,8 @@ cdef class AuthTktFactory:
                 v = <const unsigned char*>PyUnicode_AsUTF8AndSize(cookie, &n)
             except UnicodeEncodeError:
                 if 0 <= self._max_length < PyUnicode_GET_LENGTH(cookie):
-                    raise TicketParseError(cookie, _authtkt.TOO_LONG) from None
-                raise TicketParseError(cookie, _authtkt.NOT_ENCODABLE) from None
+                    raise _parse_error(cookie, _authtkt.TOO_LONG) from None
+                raise _parse_error(cookie, _authtkt.NOT_ENCODABLE) from None
         elif isinstance(cookie, bytes):
             v = <const unsigned char*>PyBytes_AS_STRING(cookie)
             n = PyBytes_GET_SIZE(cookie)
@@ -1171,7 +1211,7 @@ cdef class AuthTktFactory:
             v = <const unsigned char*>PyBytes_AS_STRING(keep)
             n = PyBytes_GET_SIZE(keep)
         if 0 <= self._max_length < n:
-            raise TicketParseError(cookie, _authtkt.TOO_LONG)
+            raise _parse_error(cookie, _authtkt.TOO_LONG)
         if n >= 1 and v[0] == c'"':         # leading and trailing quotes, each on its own
             v += 1
             n -= 1
@@ -1188,48 +1228,48 @@ cdef class AuthTktFactory:
             else:
                 core = ta_b64_core(v, n)
                 if core < 0:
-                    raise TicketParseError(cookie, _authtkt.BAD_BASE64)
+                    raise _parse_error(cookie, _authtkt.BAD_BASE64)
                 ticket = PyBytes_FromStringAndSize(NULL, core * 3 // 4)
                 ta_b64_decode(v, core, <unsigned char*>PyBytes_AS_STRING(ticket))
                 if memchr(PyBytes_AS_STRING(ticket), c'!', <size_t>PyBytes_GET_SIZE(ticket)) == NULL:
-                    raise TicketParseError(cookie, _authtkt.BAD_BASE64)
+                    raise _parse_error(cookie, _authtkt.BAD_BASE64)
         v = <const unsigned char*>PyBytes_AS_STRING(ticket)
         n = PyBytes_GET_SIZE(ticket)
         if n < self._hex_len + 8:
-            raise TicketParseError(cookie, _authtkt.TOO_SHORT)
+            raise _parse_error(cookie, _authtkt.TOO_SHORT)
         for i in range(self._digest_size):       # 2 * i + 1 < hex_len <= n
             hi = ta_lower_hex_value[v[2 * i]]
             lo = ta_lower_hex_value[v[2 * i + 1]]
             bad |= hi | lo                       # 0xF0 bits set for anything but [0-9a-f]
             parsed.digest[i] = <unsigned char>((hi << 4) | (lo & 0x0F))
         if bad & 0xF0:
-            raise TicketParseError(cookie, _authtkt.BAD_DIGEST)
+            raise _parse_error(cookie, _authtkt.BAD_DIGEST)
         for i in range(self._hex_len, self._hex_len + 8):
             hi = ta_lower_hex_value[v[i]]
             bad |= hi
             value = (value << 4) | (hi & 0x0F)
         if bad & 0xF0:
-            raise TicketParseError(cookie, _authtkt.BAD_TIME)
+            raise _parse_error(cookie, _authtkt.BAD_TIME)
         parsed.timestamp = value
         parsed.rest = self._hex_len + 8
         bang = <const unsigned char*>memchr(v + parsed.rest, c'!', <size_t>(n - parsed.rest))
         if bang == NULL:
-            raise TicketParseError(cookie, _authtkt.MISSING_SEPARATOR)
+            raise _parse_error(cookie, _authtkt.MISSING_SEPARATOR)
         if memchr(v, 0, <size_t>n) != NULL:
-            raise TicketParseError(cookie, _authtkt.HAS_NUL)
+            raise _parse_error(cookie, _authtkt.HAS_NUL)
         parsed.first = bang - v
         bang = <const unsigned char*>memchr(v + parsed.first + 1, c'!', <size_t>(n - parsed.first - 1))
         parsed.second = -1 if bang == NULL else bang - v
         # UTF-8: user id, tokens, user data.
         if not ta_utf8_valid(v + parsed.rest, parsed.first - parsed.rest):
-            raise TicketParseError(cookie, _authtkt.UID_NOT_UTF8)
+            raise _parse_error(cookie, _authtkt.UID_NOT_UTF8)
         if parsed.second >= 0:
             if not ta_utf8_valid(v + parsed.first + 1, parsed.second - parsed.first - 1):
-                raise TicketParseError(cookie, _authtkt.TOKENS_NOT_UTF8)
+                raise _parse_error(cookie, _authtkt.TOKENS_NOT_UTF8)
             if not ta_utf8_valid(v + parsed.second + 1, n - parsed.second - 1):
-                raise TicketParseError(cookie, _authtkt.DATA_NOT_UTF8)
+                raise _parse_error(cookie, _authtkt.DATA_NOT_UTF8)
         elif not ta_utf8_valid(v + parsed.first + 1, n - parsed.first - 1):
-            raise TicketParseError(cookie, _authtkt.DATA_NOT_UTF8)
+            raise _parse_error(cookie, _authtkt.DATA_NOT_UTF8)
         return ticket
 
     cdef object _info(self, bytes ticket, AuthTktParsed* parsed, type info_type):
@@ -1280,12 +1320,12 @@ cdef class AuthTktFactory:
                                     <const unsigned char*>PyBytes_AS_STRING(fields), PyBytes_GET_SIZE(fields),
                                     -1, -1, True, parsed.digest)
         if matched < 0:
-            raise TicketDigestError(cookie)
+            raise _digest_error(cookie)
         if self._timeout:
             if now is None:
                 now = _time.time()
             if <object>((parsed.timestamp + self._timeout) & _MASK32) < (int(now) & _MAX_VALID_UNTIL):
-                raise TicketExpired(cookie)
+                raise _expired_error(cookie)
         return self._info(ticket, &parsed, _AuthTktInfo if matched == 0 else _FallbackAuthTktInfo)
 
     def parse(self, cookie):
