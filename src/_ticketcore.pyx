@@ -862,7 +862,7 @@ cdef class TicketFactory:
         if valid_until is None:
             valid_until = int(_time.time()) + _DEFAULT_TIMEOUT
         elif type(valid_until) is not int:
-            valid_until = int(valid_until)
+            valid_until = _wire.to_int(valid_until, _wire.VALID_UNTIL_RANGE_ERROR)
         if not 0 <= valid_until <= _MAX_VALID_UNTIL:
             raise ValueError(_wire.VALID_UNTIL_RANGE_ERROR.format(valid_until))
         until = valid_until
@@ -1101,7 +1101,7 @@ cdef class AuthTktFactory:
         """A cookie value (base64 by default, the raw ticket text with ``raw=True``)."""
         cdef unsigned char ip4[4]
         cdef unsigned long ts
-        cdef Py_ssize_t i, uid_len, tokens_len, data_len, middle, length, out_len
+        cdef Py_ssize_t i, uid_len, tokens_len, data_len, middle, length, out_len, size
         cdef const unsigned char* digest
         cdef unsigned char* d
         cdef unsigned char* src
@@ -1110,7 +1110,7 @@ cdef class AuthTktFactory:
         if timestamp is None:
             timestamp = int(_time.time())
         elif type(timestamp) is not int:
-            timestamp = int(timestamp)
+            timestamp = _wire.to_int(timestamp, _authtkt.TIMESTAMP_RANGE_ERROR)
         if not 0 <= timestamp <= _MAX_VALID_UNTIL:
             raise ValueError(_authtkt.TIMESTAMP_RANGE_ERROR.format(timestamp))
         ts = timestamp
@@ -1175,8 +1175,9 @@ cdef class AuthTktFactory:
                 d[2] = ta_b64_alphabet[(group >> 6) & 63] if i + 1 < length else c'='
                 d[3] = ta_b64_alphabet[group & 63] if i + 2 < length else c'='
                 d += 4
-        if 0 <= self._max_length < len(cookie):
-            raise ValueError(_authtkt.NEW_TOO_LONG_ERROR.format(len(cookie), self._max_length))
+        size = length if raw else len(cookie)            # bytes, as validate counts them
+        if 0 <= self._max_length < size:
+            raise ValueError(_authtkt.NEW_TOO_LONG_ERROR.format(size, self._max_length))
         return cookie
 
     cdef bytes _ticket(self, object cookie, AuthTktParsed* parsed):

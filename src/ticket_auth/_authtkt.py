@@ -52,7 +52,8 @@ NUL_ERROR = "{} cannot contain a NUL character in a mod_auth_tkt ticket"
 UTF8_ERROR = "{} must be UTF-8 text"
 IPV6_ERROR = "mod_auth_tkt binds tickets to IPv4 addresses only, not {}"
 RAW_QUOTE_ERROR = "a raw ticket cannot end with a '\"' quote (Apache drops it): use the base64 form"
-NEW_TOO_LONG_ERROR = "the cookie would be {} characters long, more than max_length={}"
+# max_length counts the cookie's bytes (UTF-8), as validate does.
+NEW_TOO_LONG_ERROR = "the cookie would be {} bytes long, more than max_length={}"
 
 NOT_ENCODABLE = "cookie contains characters that cannot be encoded as UTF-8"
 TOO_LONG = "cookie is longer than max_length"

@@ -342,7 +342,7 @@ class AuthTktFactory:
         raw: bool = False,
     ) -> str:
         """A cookie value (base64 by default, the raw ticket text with ``raw=True``)."""
-        issued = int(time.time()) if timestamp is None else int(timestamp)
+        issued = int(time.time()) if timestamp is None else _wire.to_int(timestamp, _authtkt.TIMESTAMP_RANGE_ERROR)
         if not 0 <= issued <= _authtkt.MAX_TIMESTAMP:
             raise ValueError(_authtkt.TIMESTAMP_RANGE_ERROR.format(issued))
         uid = _authtkt_field(user_id, "user_id", True)
@@ -363,8 +363,9 @@ class AuthTktFactory:
         if raw and ticket.endswith(b'"'):
             raise ValueError(_authtkt.RAW_QUOTE_ERROR)
         cookie = ticket.decode("utf-8") if raw else binascii.b2a_base64(ticket, newline=False).decode("ascii")
-        if self._max_length is not None and len(cookie) > self._max_length:
-            raise ValueError(_authtkt.NEW_TOO_LONG_ERROR.format(len(cookie), self._max_length))
+        size = len(ticket) if raw else len(cookie)  # bytes, as validate counts them
+        if self._max_length is not None and size > self._max_length:
+            raise ValueError(_authtkt.NEW_TOO_LONG_ERROR.format(size, self._max_length))
         return cookie
 
     def _parse(self, cookie: str | ReadableBuffer) -> tuple[bytes, int, int]:

@@ -71,9 +71,18 @@ def default_valid_until() -> int:
     return int(time.time()) + DEFAULT_TIMEOUT
 
 
+def to_int(value: ConvertibleToInt, range_error: str) -> int:
+    """``int(value)``, with an infinite float (OverflowError from int) reported as the range
+    error it is: a time outside 0..2**32-1."""
+    try:
+        return int(value)
+    except OverflowError:
+        raise ValueError(range_error.format(value)) from None
+
+
 def check_valid_until(valid_until: ConvertibleToInt | None) -> int:
     """``valid_until`` as an int in 0..2**32-1; ``None`` means the default lifetime."""
-    value = default_valid_until() if valid_until is None else int(valid_until)
+    value = default_valid_until() if valid_until is None else to_int(valid_until, VALID_UNTIL_RANGE_ERROR)
     if not 0 <= value <= MAX_VALID_UNTIL:
         raise ValueError(VALID_UNTIL_RANGE_ERROR.format(value))
     return value
