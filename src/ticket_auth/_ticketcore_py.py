@@ -342,7 +342,9 @@ class AuthTktFactory:
         raw: bool = False,
     ) -> str:
         """A cookie value (base64 by default, the raw ticket text with ``raw=True``)."""
-        issued = int(time.time()) if timestamp is None else _wire.to_int(timestamp, _authtkt.TIMESTAMP_RANGE_ERROR)
+        issued = (
+            int(time.time()) if timestamp is None else _wire.to_int(timestamp, _authtkt.TIMESTAMP_RANGE_ERROR)
+        )
         if not 0 <= issued <= _authtkt.MAX_TIMESTAMP:
             raise ValueError(_authtkt.TIMESTAMP_RANGE_ERROR.format(issued))
         uid = _authtkt_field(user_id, "user_id", True)
