@@ -52,6 +52,12 @@ _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4_RE = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
 
 
+def _exact_str(value: str) -> str:
+    """The characters of a str, as an exact str: a subclass's own len(), encode(), slicing
+    and so on are not consulted (the compiled core reads the characters themselves)."""
+    return value if type(value) is str else str.__getitem__(value, slice(None))
+
+
 # TicketInfo(*fields) without the namedtuple's Python-level __new__.
 _new_info = tuple.__new__
 
@@ -207,7 +213,7 @@ class TicketFactory:
         return self._parse(ticket, self._text(ticket))[0]
 
     def _text(self, ticket: str | ReadableBuffer) -> str:
-        text = ticket if isinstance(ticket, str) else _wire.ascii_text(ticket)
+        text = _exact_str(ticket) if isinstance(ticket, str) else _wire.ascii_text(ticket)
         if self._max_length is not None and len(text) > self._max_length:
             raise TicketParseError(ticket, _wire.TOO_LONG)
         return text
@@ -373,10 +379,11 @@ class AuthTktFactory:
     def _parse(self, cookie: str | ReadableBuffer) -> tuple[bytes, int, int]:
         """``(raw ticket bytes, index of the first '!', of the second or -1)`` or a parse error."""
         if isinstance(cookie, str):
+            text = _exact_str(cookie)
             try:
-                value = cookie.encode("utf-8")
+                value = text.encode("utf-8")
             except UnicodeEncodeError:
-                if self._max_length is not None and len(cookie) > self._max_length:
+                if self._max_length is not None and len(text) > self._max_length:
                     raise TicketParseError(cookie, _authtkt.TOO_LONG) from None
                 raise TicketParseError(cookie, _authtkt.NOT_ENCODABLE) from None
         else:
