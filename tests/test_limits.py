@@ -350,3 +350,22 @@ def test_str_subclass_overrides_are_ignored(both_cores, kind):
     too_long = _wire.TOO_LONG if kind == "ticket" else _authtkt.TOO_LONG
     assert compiled[1] == ("TicketParseError", too_long)
     assert pure == compiled
+
+
+@pytest.mark.parametrize("field", ["user_id", "token", "user_data"])
+@pytest.mark.parametrize("kind", ["ticket", "authtkt"])
+def test_str_subclass_fields_are_read_as_text(both_cores, kind, field):
+    minted = []
+    for core in both_cores:
+        value = Liar("a b")
+        args = {"user_id": "u", "tokens": (), "user_data": ""}
+        if field == "token":
+            args["tokens"] = (value,)
+        else:
+            args[field] = value
+        if kind == "ticket":
+            minted.append(core.TicketFactory(SECRET, "md5").new(**args, valid_until=NOW))
+        else:
+            minted.append(core.module.AuthTktFactory(SECRET, "md5").new(**args, timestamp=NOW, raw=True))
+    assert minted[0] == minted[1]
+    assert "a%20b" in minted[0] or "a b" in minted[0]

@@ -63,7 +63,12 @@ _new_info = tuple.__new__
 
 
 def _quote(value: object, type_error: str) -> str:
-    if isinstance(value, (str, bytes, bytearray)):
+    # A subclass's own methods are not consulted (quote() calls some): its data is quoted.
+    if isinstance(value, str):
+        return quote(_exact_str(value))
+    if isinstance(value, bytes):
+        return quote(value if type(value) is bytes else bytes.__getitem__(value, slice(None)))
+    if isinstance(value, bytearray):
         return quote(value)
     raise TypeError(type_error.format(type(value).__name__))
 
@@ -273,7 +278,7 @@ class TicketFactory:
 def _authtkt_field(value: object, what: str, forbid_bang: bool) -> bytes:
     """A mod_auth_tkt field as UTF-8 bytes, refusing what the format cannot carry."""
     if isinstance(value, str):
-        raw = value.encode("utf-8")  # UnicodeEncodeError for lone surrogates
+        raw = _exact_str(value).encode("utf-8")  # UnicodeEncodeError for lone surrogates
     elif isinstance(value, (bytes, bytearray)):
         raw = bytes(value)
         try:
