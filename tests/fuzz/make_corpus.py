@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""Write the seed inputs of tests/fuzz/corpus/ (``seed-*`` files): valid tickets of each kind
+and cookie form, and near misses of each. Regression inputs (``regress-*``, minimized
+findings) are added by hand and never rewritten here.
+
+    python tests/fuzz/make_corpus.py            # rewrites tests/fuzz/corpus/seed-*
+
+Each file is one fuzzer input in fuzz_tickets.py's format: an operation byte, a factory
+configuration byte, then the choices (client address, now, encoding, form) and the payload.
+"""
+
+import base64
+import hashlib
+import os
+import pathlib
+import sys
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import fuzz_tickets as fz  # noqa: E402
+from ticket_auth import _ticketcore_py as pure  # noqa: E402
+
+NOW = 1_700_000_000
+IP = "10.0.0.1"
+
+
+def cfg(alg, kind, fallback=False, max_length=None, timeout=7200):
+    algs = fz.HASHALGS if kind == "ticket" else fz.AUTHTKT_DIGESTS
+    code = algs.index(alg) | (0x08 if fallback else 0) | (fz.MAX_LENGTHS.index(max_length) << 4)
+    if kind == "authtkt":
+        code |= fz.TIMEOUTS.index(timeout) << 6
+    return code
+
+
+def read_ticket(payload, alg="sha256", ip=IP, now=NOW, encoding="utf-8", form="str", **config):
+    forms = [name for name, _ in fz.FORMS]
+    return (
+        bytes(
+            [
+                fz.OPS.index("read-ticket"),
+                cfg(alg, "ticket", **config),
+                fz.CLIENT_IPS.index(ip),
+                fz.NOWS.index(now),
+                fz.ENCODINGS.index(encoding),
+                forms.index(form),
+            ]
+        )
+        + payload
+    )
+
+
+def read_authtkt(payload, alg="sha256", ip=IP, now=NOW, form="str", **config):
+    forms = [name for name, _ in fz.FORMS]
+    return (
+        bytes(
+            [
+                fz.OPS.index("read-authtkt"),
+                cfg(alg, "authtkt", **config),
+                fz.CLIENT_IPS.index(ip),
+                fz.NOWS.index(now),
+                forms.index(form),
+            ]
+        )
+        + payload
+    )
+
+
+def field(kind, raw):
+    return bytes([kind, len(raw)]) + raw
+
+
+def new_fields(uid, tokens, data, when, uid_kind=0):
+    out = field(uid_kind, uid) + bytes([len(tokens), 0]) + b"".join(field(k, t) for k, t in tokens)
+    out += bytes([1]) + field(0, data) if data is not None else bytes([0])
+    return out + bytes([fz.VALID_UNTILS.index(when)])
+
+
+def new_ticket(fields, alg="sha256", ip=IP, now=NOW, encoding="utf-8", **config):
+    return (
+        bytes(
+            [
+                fz.OPS.index("new-ticket"),
+                cfg(alg, "ticket", **config),
+                fz.CLIENT_IPS.index(ip),
+                fz.NOWS.index(now),
+                fz.ENCODINGS.index(encoding),
+            ]
+        )
+        + fields
+    )
+
+
+def new_authtkt(fields, alg="sha256", ip=IP, now=NOW, raw=False, **config):
+    return (
+        bytes(
+            [
+                fz.OPS.index("new-authtkt"),
+                cfg(alg, "authtkt", **config),
+                fz.CLIENT_IPS.index(ip),
+                fz.NOWS.index(now),
+                int(raw),
+            ]
+        )
+        + fields
+    )
+
+
+def flip(text, index):
+    chars = list(text)
+    chars[index] = "0" if chars[index] != "0" else "1"
+    return "".join(chars)
+
+
+def seeds():
+    out = {}
+    for alg in ("md5", "sha256", "sha512", "blake2s", "sha3_256"):
+        f = pure.TicketFactory(fz.SECRET, alg)
+        t = f.new("alice@example.com", ("admin", "x y", "é"), "d!%,", 1_800_000_000, IP)
+        hex_len = 2 * hashlib.new(alg).digest_size
+        out[f"ticket-{alg}-valid"] = read_ticket(t.encode(), alg)
+        out[f"ticket-{alg}-valid-bytes"] = read_ticket(t.encode(), alg, form="bytes")
+        out[f"ticket-{alg}-digest-first"] = read_ticket(flip(t, 0).encode(), alg)
+        out[f"ticket-{alg}-digest-last"] = read_ticket(flip(t, hex_len - 1).encode(), alg)
+        out[f"ticket-{alg}-expired"] = read_ticket(t.encode(), alg, now=2**32 - 1)
+        out[f"ticket-{alg}-other-ip"] = read_ticket(t.encode(), alg, ip="203.0.113.7")
+        out[f"ticket-{alg}-bad-ip"] = read_ticket(t.encode(), alg, ip="999.1.1.1")
+    f = pure.TicketFactory(fz.SECRET, "sha256")
+    t = f.new("bob", (), None, 1_800_000_000, None)
+    hex_len = 64
+    variants = {
+        "upper-digest": t[:hex_len].upper() + t[hex_len:],
+        "upper-time": t[:hex_len] + t[hex_len : hex_len + 8].upper() + t[hex_len + 8 :],
+        "extra-bang": t + "!",
+        "missing-bang": t[:-1],
+        "short": t[:20],
+        "empty": "",
+        "lower-escape": t + "%2c",
+        "safe-escape": t + "%41",
+        "non-utf8-escape": t + "%FF",
+        "overlong-escape": t + "%C0%80",
+        "surrogate-escape": t + "%ED%A0%80",
+        "stray-percent": t + "%",
+        "nul": t + "\x00",
+        "space": t[:-2] + " !!",
+        "plus": t + "+",
+    }
+    for name, text in variants.items():
+        out[f"ticket-near-{name}"] = read_ticket(text.encode("utf-8", "surrogatepass"), ip=None)
+    out["ticket-array-u16"] = read_ticket(t.encode() + b"x", ip=None, form="array-u16")
+    out["ticket-wrong-type"] = read_ticket(b"", ip=None, form="wrong-type")
+    out["ticket-lying-str"] = read_ticket(t.encode(), ip=None, form="str-lying-subclass")
+    out["ticket-lying-str-too-long"] = read_ticket(
+        t.encode() + b"x" * 200, ip=None, form="str-lying-subclass", max_length=200
+    )
+    t = pure.TicketFactory(fz.OLD_SECRET, "sha256").new("carol", ("t",), "x", 1_800_000_000, IP)
+    out["ticket-fallback"] = read_ticket(t.encode(), fallback=True)
+    out["ticket-fallback-not-configured"] = read_ticket(t.encode())
+    t = f.new("dave", ("a", "b"), "data", 1_800_000_000, "2001:db8::1", "utf-16")
+    out["ticket-utf16"] = read_ticket(t.encode(), ip="2001:db8::1", encoding="utf-16")
+    out["ticket-utf16-bytes"] = read_ticket(t.encode(), ip="2001:db8::1", encoding="utf-16", form="bytearray")
+    t = f.new("e" * 150, (), None, 1_800_000_000, None)
+    out["ticket-max-length"] = read_ticket(t.encode(), ip=None, max_length=200)
+    out["ticket-non-ascii"] = read_ticket("é".encode() + t.encode(), ip=None, form="str")
+    out["ticket-surrogate"] = read_ticket(t.encode() + b"\xed\xa0\x80", ip=None, form="str")
+    t = f.new("frank", ("",), None, 0, None)
+    out["ticket-valid-until-0"] = read_ticket(t.encode(), ip=None, now=0)
+    t = f.new("frank", ("", ""), "", 2**32 - 1, None)
+    out["ticket-valid-until-max"] = read_ticket(t.encode(), ip=None, now=2**32 - 1)
+    out["ticket-valid-until-max-now-huge"] = read_ticket(t.encode(), ip=None, now=10**100)
+    out["ticket-now-nan"] = read_ticket(t.encode(), ip=None, now=fz.math.nan)
+
+    for alg in ("md5", "sha256", "sha512"):
+        a = pure.AuthTktFactory(fz.SECRET, alg)
+        cookie = a.new("alice", ("admin", "staff"), "data!with!bangs", NOW - 100, IP)
+        raw = a.new("alice", ("admin", "staff"), "data!with!bangs", NOW - 100, IP, raw=True)
+        hex_len = 2 * hashlib.new(alg).digest_size
+        out[f"authtkt-{alg}-base64"] = read_authtkt(cookie.encode(), alg)
+        out[f"authtkt-{alg}-base64-unpadded"] = read_authtkt(cookie.rstrip("=").encode(), alg)
+        out[f"authtkt-{alg}-raw"] = read_authtkt(raw.encode(), alg)
+        out[f"authtkt-{alg}-quoted"] = read_authtkt(b'"' + cookie.encode() + b'"', alg)
+        out[f"authtkt-{alg}-escaped"] = read_authtkt(raw.replace("!", "%21").encode(), alg)
+        out[f"authtkt-{alg}-digest-first"] = read_authtkt(flip(raw, 0).encode(), alg)
+        out[f"authtkt-{alg}-digest-last"] = read_authtkt(flip(raw, hex_len - 1).encode(), alg)
+        out[f"authtkt-{alg}-timed-out"] = read_authtkt(cookie.encode(), alg, now=2**31)
+        out[f"authtkt-{alg}-ipv6"] = read_authtkt(cookie.encode(), alg, ip="::1")
+    a = pure.AuthTktFactory(fz.SECRET, "sha256")
+    raw = a.new("u", (), "x", NOW, None, raw=True)
+    out["authtkt-no-tokens"] = read_authtkt(raw.encode(), ip=None)
+    out["authtkt-bang-bang"] = read_authtkt(raw.replace("u!", "u!!").encode(), ip=None)
+    out["authtkt-data-bang"] = read_authtkt(a.new("u", (), "x!y", NOW, None, raw=True).encode(), ip=None)
+    out["authtkt-utf8"] = read_authtkt(
+        a.new("ü", ("ß",), "日本", NOW, None, raw=True).encode(), ip=None, form="bytes"
+    )
+    out["authtkt-array-u16"] = read_authtkt(raw.encode() + b"x", ip=None, form="array-u16")
+    out["authtkt-wrong-type"] = read_authtkt(b"x", ip=None, form="wrong-type")
+    out["authtkt-lying-str"] = read_authtkt(raw.encode(), ip=None, form="str-lying-subclass")
+    out["authtkt-nul"] = read_authtkt(raw.encode() + b"\x00", ip=None)
+    out["authtkt-non-utf8"] = read_authtkt(raw.encode() + b"\xff", ip=None, form="bytes")
+    out["authtkt-bad-escape"] = read_authtkt(raw.replace("!", "%21").encode() + b"%G1", ip=None)
+    out["authtkt-bad-base64"] = read_authtkt(b"Zm9v*", ip=None)
+    out["authtkt-base64-no-bang"] = read_authtkt(base64.b64encode(b"x" * 80), ip=None)
+    out["authtkt-timeout-0"] = read_authtkt(raw.encode(), ip=None, now=2**32 - 1, timeout=0)
+    out["authtkt-wrap"] = read_authtkt(
+        a.new("u", (), "", 2**32 - 1, None, raw=True).encode(), ip=None, now=10**100
+    )
+    old = pure.AuthTktFactory(fz.OLD_SECRET, "sha256").new("u", ("t",), "", NOW, IP)
+    out["authtkt-fallback"] = read_authtkt(old.encode(), fallback=True)
+    out["authtkt-max-length"] = read_authtkt(
+        a.new("u" * 150, (), "", NOW, None).encode(), ip=None, max_length=200
+    )
+
+    out["new-ticket-plain"] = new_ticket(
+        new_fields(b"alice", [(0, b"admin"), (1, b"staff")], b"data", 1_800_000_000)
+    )
+    out["new-ticket-unicode"] = new_ticket(
+        new_fields("é!%,".encode(), [(0, "日本".encode())], b"x y", 4_000_000_000)
+    )
+    out["new-ticket-non-utf8"] = new_ticket(new_fields(b"\xff", [], None, 1_800_000_000, uid_kind=1))
+    out["new-ticket-surrogate"] = new_ticket(new_fields(b"\xed\xa0\x80", [], None, 1_800_000_000))
+    out["new-ticket-utf16"] = new_ticket(
+        new_fields(b"u", [(0, b"a"), (0, b"")], b"d", 1_800_000_000), encoding="utf-16", ip="2001:db8::1"
+    )
+    out["new-ticket-range"] = new_ticket(new_fields(b"u", [], None, 2**32))
+    out["new-ticket-huge"] = new_ticket(new_fields(b"u", [], None, 10**100))
+    out["new-ticket-max-length"] = new_ticket(new_fields(b"u" * 200, [], None, 1_800_000_000), max_length=200)
+    out["new-ticket-bad-ip"] = new_ticket(new_fields(b"u", [], None, 1_800_000_000), ip=2**200)
+    out["new-authtkt-plain"] = new_authtkt(
+        new_fields(b"alice", [(0, b"admin"), (1, b"staff")], b"data!x", NOW)
+    )
+    out["new-authtkt-raw"] = new_authtkt(new_fields(b"alice", [], b"a!b", NOW), raw=True)
+    out["new-authtkt-bang"] = new_authtkt(new_fields(b"a!b", [], None, NOW))
+    out["new-authtkt-comma"] = new_authtkt(new_fields(b"u", [(0, b"a,b")], None, NOW))
+    out["new-authtkt-nul"] = new_authtkt(new_fields(b"u", [], b"\x00", NOW))
+    out["new-authtkt-ipv6"] = new_authtkt(new_fields(b"u", [], None, NOW), ip="::1")
+    out["new-authtkt-timestamp-max"] = new_authtkt(new_fields(b"u", [], None, 2**32 - 1), now=2**32 - 1)
+    return out
+
+
+def main():
+    corpus = HERE / "corpus"
+    corpus.mkdir(exist_ok=True)
+    for old in corpus.glob("seed-*"):
+        old.unlink()
+    for name, data in sorted(seeds().items()):
+        (corpus / f"seed-{name}").write_bytes(data)
+    print(f"{len(seeds())} seeds in {os.path.relpath(corpus)}")
+
+
+if __name__ == "__main__":
+    main()
