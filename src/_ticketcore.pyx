@@ -46,6 +46,7 @@ cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object s, Py_ssize_t* size) except NULL
     object PyUnicode_DecodeUTF8(const char* s, Py_ssize_t size, const char* errors)
     object PyUnicode_DecodeASCII(const char* s, Py_ssize_t size, const char* errors)
+    object PyUnicode_AsEncodedString(object s, const char* encoding, const char* errors)
     void PyErr_Clear()
     const Py_ssize_t PY_SSIZE_T_MAX
 
@@ -1193,12 +1194,20 @@ cdef class AuthTktFactory:
         cdef object keep = cookie
         self._ready()
         if isinstance(cookie, str):
-            try:
-                v = <const unsigned char*>PyUnicode_AsUTF8AndSize(cookie, &n)
-            except UnicodeEncodeError:
-                if 0 <= self._max_length < PyUnicode_GET_LENGTH(cookie):
-                    raise _parse_error(cookie, _authtkt.TOO_LONG) from None
-                raise _parse_error(cookie, _authtkt.NOT_ENCODABLE) from None
+            # UTF-8 has at least one byte per character: a str with more characters than
+            # max_length is too long, whatever it holds (and is not encoded at all).
+            if 0 <= self._max_length < PyUnicode_GET_LENGTH(cookie):
+                raise _parse_error(cookie, _authtkt.TOO_LONG)
+            if PyUnicode_IS_ASCII(cookie):       # the str's own bytes
+                v = <const unsigned char*>PyUnicode_DATA(cookie)
+                n = PyUnicode_GET_LENGTH(cookie)
+            else:                                # a private copy: nothing is cached in the str
+                try:
+                    keep = PyUnicode_AsEncodedString(cookie, "utf-8", "strict")
+                except UnicodeEncodeError:
+                    raise _parse_error(cookie, _authtkt.NOT_ENCODABLE) from None
+                v = <const unsigned char*>PyBytes_AS_STRING(keep)
+                n = PyBytes_GET_SIZE(keep)
         elif isinstance(cookie, bytes):
             v = <const unsigned char*>PyBytes_AS_STRING(cookie)
             n = PyBytes_GET_SIZE(cookie)

@@ -285,3 +285,19 @@ def test_cores_reject_alike(both_cores, cookie, now, digest):
         results = [outcome(getattr(f, method), cookie) for f in (compiled, pure)]
         assert results[0] == results[1]
         assert results[0][0] in ("ok", "TicketParseError", "TicketDigestError", "TicketExpired")
+
+
+def test_validate_never_attaches_a_utf8_copy_to_the_callers_string(core):
+    """A non-ASCII cookie is encoded into a private copy (or, past max_length, not at all):
+    the caller's str must not grow a cached UTF-8 form of attacker-sized text."""
+    import sys
+
+    cookie = "é" * 100_000
+    size = sys.getsizeof(cookie)
+    for factory in (
+        core.module.AuthTktFactory(SECRET, "md5", max_length=4096),
+        core.module.AuthTktFactory(SECRET, "md5"),
+    ):
+        with pytest.raises(TicketParseError):
+            factory.validate(cookie)
+    assert sys.getsizeof(cookie) == size

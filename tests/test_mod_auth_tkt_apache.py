@@ -384,7 +384,8 @@ def test_apache_refreshes_ageing_ticket(core, site):
     cookie, _ = reissued_ticket(resp)
     info = short.validate(cookie, now=time.time())
     assert_fields(info, "noah", ("admin",), "n")
-    assert info.timestamp >= issued + 45
+    # Timestamped "now" by Apache: its clock second may trail ours by one.
+    assert issued + 44 <= info.timestamp <= time.time() + 1
 
 
 # -- any fields, both directions ----------------------------------------------------------

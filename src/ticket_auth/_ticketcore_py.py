@@ -385,11 +385,13 @@ class AuthTktFactory:
         """``(raw ticket bytes, index of the first '!', of the second or -1)`` or a parse error."""
         if isinstance(cookie, str):
             text = _exact_str(cookie)
+            # UTF-8 has at least one byte per character: more characters than max_length is
+            # too long, whatever they are (and nothing is encoded).
+            if self._max_length is not None and len(text) > self._max_length:
+                raise TicketParseError(cookie, _authtkt.TOO_LONG)
             try:
                 value = text.encode("utf-8")
             except UnicodeEncodeError:
-                if self._max_length is not None and len(text) > self._max_length:
-                    raise TicketParseError(cookie, _authtkt.TOO_LONG) from None
                 raise TicketParseError(cookie, _authtkt.NOT_ENCODABLE) from None
         else:
             try:

@@ -570,7 +570,7 @@ class Checker:
 
     def new_fields(self, inp, authtkt):
         def field():
-            kind = inp.byte() % 5
+            kind = inp.byte() % 7
             raw = inp.sized()
             if kind == 0:
                 return raw.decode("utf-8", "surrogateescape")
@@ -580,7 +580,11 @@ class Checker:
                 return raw.decode("latin-1")
             if kind == 3:
                 return bytearray(raw)
-            return raw[: len(raw) & ~1].decode("utf-16-le", "surrogatepass")
+            if kind == 4:
+                return raw[: len(raw) & ~1].decode("utf-16-le", "surrogatepass")
+            if kind == 5:  # its data counts, not its overridable methods
+                return LyingStr(raw.decode("utf-8", "surrogateescape"))
+            return BytesSubclass(raw)
 
         user_id = field()
         count = inp.byte() % 6

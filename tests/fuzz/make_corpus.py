@@ -225,6 +225,10 @@ def seeds():
     out["new-ticket-huge"] = new_ticket(new_fields(b"u", [], None, 10**100))
     out["new-ticket-max-length"] = new_ticket(new_fields(b"u" * 200, [], None, 1_800_000_000), max_length=200)
     out["new-ticket-bad-ip"] = new_ticket(new_fields(b"u", [], None, 1_800_000_000), ip=2**200)
+    out["new-ticket-lying-str"] = new_ticket(
+        new_fields(b"a b", [(5, b"t!"), (6, b"x")], b"d d", 1_800_000_000, uid_kind=5)
+    )
+    out["new-authtkt-lying-str"] = new_authtkt(new_fields(b"a b", [(5, b"t")], b"d!", NOW, uid_kind=5))
     out["new-authtkt-plain"] = new_authtkt(
         new_fields(b"alice", [(0, b"admin"), (1, b"staff")], b"data!x", NOW)
     )
