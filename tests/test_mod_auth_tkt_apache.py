@@ -323,7 +323,8 @@ def test_old_secret_accepted_and_reissued(site, factory, old_factory, user_id, t
 
     # Apache writes "digest + %08x + uid!tokens!data", the tokens part even when empty.
     timestamp = int(raw[hex_len : hex_len + 8], 16)
-    assert before <= timestamp <= after
+    # Timestamped "now" by Apache, whose clock second may differ from ours by one at a boundary.
+    assert before - 1 <= timestamp <= after + 1
     assert raw[hex_len + 8 :] == f"{user_id}!{','.join(tokens)}!{user_data}"
 
     # The reverse direction: our factory reads Apache's cookie (and its raw text) alike.
