@@ -162,9 +162,10 @@ cdef extern from *:
         return c;
     }
 
-    static int ta_quoted_utf8_valid(const unsigned char *p, Py_ssize_t i, Py_ssize_t end) {
+    /* The bytes of p[i:end], read through %XX escapes when quoted, are well-formed UTF-8. */
+    static int ta_utf8_check(const unsigned char *p, Py_ssize_t i, Py_ssize_t end, int quoted) {
         while (i < end) {
-            unsigned char c = ta_quoted_byte(p, &i);
+            unsigned char c = quoted ? ta_quoted_byte(p, &i) : p[i++];
             unsigned char lo = 0x80, hi = 0xBF;
             int need;
             if (c < 0x80) continue;
@@ -178,7 +179,7 @@ cdef extern from *:
             else return 0;
             while (need-- > 0) {
                 if (i >= end) return 0;
-                c = ta_quoted_byte(p, &i);
+                c = quoted ? ta_quoted_byte(p, &i) : p[i++];
                 if (c < lo || c > hi) return 0;
                 lo = 0x80;
                 hi = 0xBF;
@@ -187,31 +188,13 @@ cdef extern from *:
         return 1;
     }
 
+    static int ta_quoted_utf8_valid(const unsigned char *p, Py_ssize_t i, Py_ssize_t end) {
+        return ta_utf8_check(p, i, end, 1);
+    }
+
     /* The same check on plain (unescaped) bytes. */
     static int ta_utf8_valid(const unsigned char *p, Py_ssize_t n) {
-        Py_ssize_t i = 0;
-        while (i < n) {
-            unsigned char c = p[i++];
-            unsigned char lo = 0x80, hi = 0xBF;
-            int need;
-            if (c < 0x80) continue;
-            if (c >= 0xC2 && c <= 0xDF) need = 1;
-            else if (c == 0xE0) { need = 2; lo = 0xA0; }
-            else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) need = 2;
-            else if (c == 0xED) { need = 2; hi = 0x9F; }
-            else if (c == 0xF0) { need = 3; lo = 0x90; }
-            else if (c >= 0xF1 && c <= 0xF3) need = 3;
-            else if (c == 0xF4) { need = 3; hi = 0x8F; }
-            else return 0;
-            while (need-- > 0) {
-                if (i >= n) return 0;
-                c = p[i++];
-                if (c < lo || c > hi) return 0;
-                lo = 0x80;
-                hi = 0xBF;
-            }
-        }
-        return 1;
+        return ta_utf8_check(p, 0, n, 0);
     }
 
     /* Standard base64 (A-Z a-z 0-9 + /): the value of a character, 255 for any other byte. */
