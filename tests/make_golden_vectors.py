@@ -14,6 +14,8 @@ import random
 import sys
 from pathlib import Path
 
+from _helpers import is_non_utf8
+
 VECTORS_PATH = Path(__file__).resolve().parent / "golden_vectors.json"
 SEED = 20240614
 RANDOM_VECTORS = 27
@@ -146,14 +148,7 @@ def cases():
 def non_utf8_field(inputs):
     """Which field (in check order) was minted from bytes that are not UTF-8, if any."""
 
-    def bad(value):
-        if isinstance(value, (bytes, bytearray)):
-            try:
-                bytes(value).decode("utf-8")
-            except UnicodeDecodeError:
-                return True
-        return False
-
+    bad = is_non_utf8
     if bad(inputs["user_id"]):
         return "user_id"
     if inputs["tokens"] and any(bad(token) for token in inputs["tokens"]):
