@@ -19,10 +19,10 @@ rejected by the structure check only after the whole ticket has been read).
 *The floor* of a case is the work no implementation of the ticket format can avoid: the two
 hashlib digests, called directly from Python on exactly the bytes the ticket's digest covers::
 
-    inner_input = data0 + secret + data1      # see ticket_auth._digest
+    inner_input = data0 + secret + data1      # see ticket_auth._arguments
     h(h(inner_input).digest() + secret).digest()
 
-with ``h = ticket_auth._digest.resolve_hashalg(name)[0]``, the constructor the library
+with ``h = ticket_auth._arguments.resolve_hashalg(name)[0]``, the constructor the library
 itself uses. ``floor_input`` rebuilds ``inner_input`` from the ticket text (independently of
 the library's code) and ``Floor`` checks once that the floor's digest is the ticket's.
 """
@@ -38,6 +38,8 @@ import string
 import sys
 import time
 from pathlib import Path
+
+from ticket_auth._core import load_core
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -176,7 +178,7 @@ def floor_input(ticket, hashalg, client_ip):
 
 def hash_constructor(hashalg):
     """The hashlib constructor ticket_auth resolves for ``hashalg`` (the floor uses it too)."""
-    from ticket_auth._digest import resolve_hashalg
+    from ticket_auth._arguments import resolve_hashalg
 
     return resolve_hashalg(hashalg)[0]
 
@@ -494,14 +496,14 @@ def factory_class(name):
     imported)."""
     if name == COMPILED:
         try:
-            return importlib.import_module("ticket_auth._ticketcore").TicketFactory
-        except ImportError as exc:
+            return load_core("compiled").TicketFactory
+        except ModuleNotFoundError as exc:
             raise ImplUnavailableError(
                 f"the compiled core ticket_auth._ticketcore is not built ({exc}); build it with "
                 "`python setup.py build_ext --inplace`"
             ) from None
     if name == PURE:
-        return importlib.import_module("ticket_auth._ticketcore_py").TicketFactory
+        return load_core("pure").TicketFactory
     if name == V014:
         return _load_014().TicketFactory
     raise ValueError(f"not a ticket_auth implementation: {name!r}")

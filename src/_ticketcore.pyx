@@ -6,7 +6,7 @@ and constant-time comparison in C. Hashing stays in hashlib.
 
 It behaves exactly like ``ticket_auth._ticketcore_py`` (same results, errors and messages;
 the shared test suite runs against both). The order of the checks is documented in
-``ticket_auth._wire``.
+``ticket_auth._ticket_format``.
 
 Safety notes for reviewers:
 
@@ -30,8 +30,8 @@ from libc.string cimport memchr, memcpy
 
 import time as _time
 
-from ticket_auth import _authtkt, _wire
-from ticket_auth._digest import check_max_length, check_secrets, ip_prefix, resolve_hashalg
+from ticket_auth import _authtkt_format, _ticket_format
+from ticket_auth._arguments import check_max_length, check_secrets, ip_prefix, resolve_hashalg
 from ticket_auth.exception import TicketDigestError, TicketExpired, TicketParseError
 from ticket_auth.ticket_info import AuthTktInfo, FallbackAuthTktInfo, FallbackTicketInfo, TicketInfo
 
@@ -300,11 +300,11 @@ cdef enum:
     SAFE = 1
     UPPER_HEX = 2
     LOWER_HEX = 4
-    MAX_DIGEST = 64          # ticket_auth._digest.MAX_DIGEST_SIZE, checked in __init__
+    MAX_DIGEST = 64          # ticket_auth._arguments.MAX_DIGEST_SIZE, checked in __init__
     MAX_PREFIX = 17          # version byte + 16-byte IPv6 address
     STACK_BUFFER = 512
 
-# Parse outcomes; the messages are _wire's, in the same order as the checks.
+# Parse outcomes; the messages are _ticket_format's, in the same order as the checks.
 cdef enum:
     OK = 0
     E_TOO_SHORT = 1
@@ -320,11 +320,11 @@ cdef enum:
     E_DATA_NOT_UTF8 = 11
 
 _MESSAGES = (
-    None, _wire.TOO_SHORT, _wire.BAD_DIGEST, _wire.BAD_TIME, _wire.MISSING_PARTS,
-    _wire.TOO_MANY_PARTS, _wire.BAD_UID, _wire.BAD_TOKENS, _wire.BAD_DATA,
-    _wire.UID_NOT_UTF8, _wire.TOKEN_NOT_UTF8, _wire.DATA_NOT_UTF8,
+    None, _ticket_format.TOO_SHORT, _ticket_format.BAD_DIGEST, _ticket_format.BAD_TIME, _ticket_format.MISSING_PARTS,
+    _ticket_format.TOO_MANY_PARTS, _ticket_format.BAD_UID, _ticket_format.BAD_TOKENS, _ticket_format.BAD_DATA,
+    _ticket_format.UID_NOT_UTF8, _ticket_format.TOKEN_NOT_UTF8, _ticket_format.DATA_NOT_UTF8,
 )
-cdef frozenset _ASCII_COMPATIBLE = _wire.ASCII_COMPATIBLE_ENCODINGS
+cdef frozenset _ASCII_COMPATIBLE = _ticket_format.ASCII_COMPATIBLE_ENCODINGS
 
 # The errors, built as their __init__ would build them (checked at import, and by the tests).
 cdef type _TicketParseError = TicketParseError
@@ -349,9 +349,9 @@ cdef inline object _expired_error(object ticket):
     return ta_ticket_error(_TicketExpired, (ticket,), "ticket", ticket, "msg", _EXPIRED_MSG)
 cdef str _UTF8 = "utf-8"                 # the same constant object as the default argument
 # Messages passed down the hot path of new (looked up on the module once, not per call).
-cdef str _USER_ID_TYPE_ERROR = _wire.USER_ID_TYPE_ERROR
-cdef str _TOKEN_TYPE_ERROR = _wire.TOKEN_TYPE_ERROR
-cdef str _USER_DATA_TYPE_ERROR = _wire.USER_DATA_TYPE_ERROR
+cdef str _USER_ID_TYPE_ERROR = _ticket_format.USER_ID_TYPE_ERROR
+cdef str _TOKEN_TYPE_ERROR = _ticket_format.TOKEN_TYPE_ERROR
+cdef str _USER_DATA_TYPE_ERROR = _ticket_format.USER_DATA_TYPE_ERROR
 cdef type _TicketInfo = TicketInfo
 cdef type _FallbackTicketInfo = FallbackTicketInfo
 cdef type _AuthTktInfo = AuthTktInfo
@@ -360,8 +360,8 @@ for _info_type in (_TicketInfo, _FallbackTicketInfo, _AuthTktInfo, _FallbackAuth
     if not (issubclass(_info_type, tuple) and _info_type.__basicsize__ == tuple.__basicsize__
             and _info_type.__itemsize__ == tuple.__itemsize__ and len(_info_type._fields) == 5):
         raise ImportError(f"{_info_type.__name__} is not the 5-field namedtuple this core builds")
-_DEFAULT_TIMEOUT = _wire.DEFAULT_TIMEOUT
-_MAX_VALID_UNTIL = _wire.MAX_VALID_UNTIL
+_DEFAULT_TIMEOUT = _ticket_format.DEFAULT_TIMEOUT
+_MAX_VALID_UNTIL = _ticket_format.MAX_VALID_UNTIL
 
 
 cdef enum:
@@ -807,7 +807,7 @@ cdef class TicketFactory:
     def __init__(self, secret, hashalg="sha512", *, fallback_secrets=(), max_length=None):
         # Configured once: the methods read these fields without a lock, so they never change.
         if self._secrets is not None:
-            raise TypeError(_wire.REINIT_ERROR.format(type(self).__qualname__))
+            raise TypeError(_ticket_format.REINIT_ERROR.format(type(self).__qualname__))
         secrets = check_secrets(secret, fallback_secrets)
         constructor, digest_size = resolve_hashalg(hashalg)
         limit = check_max_length(max_length)
@@ -846,9 +846,9 @@ cdef class TicketFactory:
         if valid_until is None:
             valid_until = int(_time.time()) + _DEFAULT_TIMEOUT
         elif type(valid_until) is not int:
-            valid_until = _wire.to_int(valid_until, _wire.VALID_UNTIL_RANGE_ERROR)
+            valid_until = _ticket_format.to_int(valid_until, _ticket_format.VALID_UNTIL_RANGE_ERROR)
         if not 0 <= valid_until <= _MAX_VALID_UNTIL:
-            raise ValueError(_wire.VALID_UNTIL_RANGE_ERROR.format(valid_until))
+            raise ValueError(_ticket_format.VALID_UNTIL_RANGE_ERROR.format(valid_until))
         until = valid_until
         _buffer_init(&signed, stack, STACK_BUFFER)
         try:
@@ -857,7 +857,7 @@ cdef class TicketFactory:
             _append_byte(&signed, c'!')
             if tokens:
                 if isinstance(tokens, (str, bytes, bytearray)):
-                    raise TypeError(_wire.TOKENS_STR_ERROR.format(type(tokens).__name__))
+                    raise TypeError(_ticket_format.TOKENS_STR_ERROR.format(type(tokens).__name__))
                 if type(tokens) is not tuple:
                     tokens = tuple(tokens)   # a private snapshot of the sequence
                 for i in range(len(<tuple>tokens)):
@@ -884,7 +884,7 @@ cdef class TicketFactory:
                 raise MemoryError()
             length = self._hex_len + 8 + signed.length
             if 0 <= self._max_length < length:
-                raise ValueError(_wire.NEW_TOO_LONG_ERROR.format(length, self._max_length))
+                raise ValueError(_ticket_format.NEW_TOO_LONG_ERROR.format(length, self._max_length))
             ticket = PyUnicode_New(length, 127)
             d = <unsigned char*>PyUnicode_DATA(ticket)   # ASCII: one byte per character
             raw = <const unsigned char*>PyBytes_AS_STRING(digest)
@@ -902,7 +902,7 @@ cdef class TicketFactory:
     cdef str _text(self, object ticket):
         if isinstance(ticket, str):
             return <str>ticket
-        return _wire.ascii_text(ticket)
+        return _ticket_format.ascii_text(ticket)
 
     cdef const unsigned char* _check(self, object ticket, str text, Parsed* parsed) except NULL:
         """Check the whole ticket (length, structure, canonical fields, UTF-8); return its bytes."""
@@ -910,9 +910,9 @@ cdef class TicketFactory:
         cdef int code
         self._ready()
         if 0 <= self._max_length < PyUnicode_GET_LENGTH(text):
-            raise _parse_error(ticket, _wire.TOO_LONG)
+            raise _parse_error(ticket, _ticket_format.TOO_LONG)
         if not PyUnicode_IS_ASCII(text):
-            raise _parse_error(ticket, _wire.NOT_ASCII)
+            raise _parse_error(ticket, _ticket_format.NOT_ASCII)
         p = <const unsigned char*>PyUnicode_DATA(text)   # ASCII: one byte per character
         code = _scan(p, PyUnicode_GET_LENGTH(text), self._hex_len, parsed)
         if code != OK:
@@ -966,7 +966,7 @@ cdef class TicketFactory:
             try:
                 data1 = text[rest:].replace("!", "\0").encode(encoding)
             except UnicodeError:
-                raise _parse_error(ticket, _wire.NOT_ENCODABLE) from None
+                raise _parse_error(ticket, _ticket_format.NOT_ENCODABLE) from None
             matched = _match_secret(self._hash, self._digest_size, self._secrets, prefix, prefix_len,
                                     parsed.valid_until, <const unsigned char*>PyBytes_AS_STRING(data1),
                                     PyBytes_GET_SIZE(data1), -1, -1, False, parsed.digest)
@@ -1001,20 +1001,20 @@ cdef bytes _authtkt_field(object value, str what, bint forbid_bang):
     elif isinstance(value, (bytes, bytearray)):
         raw = bytes(value)
         if not ta_utf8_valid(<const unsigned char*>PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw)):
-            raise ValueError(_authtkt.UTF8_ERROR.format(what))
+            raise ValueError(_authtkt_format.UTF8_ERROR.format(what))
     else:
-        raise TypeError(_authtkt.FIELD_TYPE_ERROR.format(what, type(value).__name__))
+        raise TypeError(_authtkt_format.FIELD_TYPE_ERROR.format(what, type(value).__name__))
     if memchr(PyBytes_AS_STRING(raw), 0, <size_t>PyBytes_GET_SIZE(raw)) != NULL:
-        raise ValueError(_authtkt.NUL_ERROR.format(what))
+        raise ValueError(_authtkt_format.NUL_ERROR.format(what))
     if forbid_bang and memchr(PyBytes_AS_STRING(raw), c'!', <size_t>PyBytes_GET_SIZE(raw)) != NULL:
-        raise ValueError(_authtkt.BANG_ERROR.format(what))
+        raise ValueError(_authtkt_format.BANG_ERROR.format(what))
     return raw
 
 
 cdef int _authtkt_ip4(object client_ip, unsigned char* ip4) except -1:
     cdef unsigned char prefix[MAX_PREFIX]
     if _ip_prefix(client_ip, prefix) != 5:
-        raise ValueError(_authtkt.IPV6_ERROR.format(client_ip))
+        raise ValueError(_authtkt_format.IPV6_ERROR.format(client_ip))
     memcpy(ip4, prefix + 1, 4)
     return 0
 
@@ -1053,12 +1053,12 @@ cdef class AuthTktFactory:
     cdef unsigned long long _timeout
     cdef Py_ssize_t _max_length          # -1: no limit
 
-    def __init__(self, secret, digest, *, fallback_secrets=(), timeout=_authtkt.DEFAULT_TIMEOUT, max_length=None):
+    def __init__(self, secret, digest, *, fallback_secrets=(), timeout=_authtkt_format.DEFAULT_TIMEOUT, max_length=None):
         if self._secrets is not None:
-            raise TypeError(_wire.REINIT_ERROR.format(type(self).__qualname__))
+            raise TypeError(_ticket_format.REINIT_ERROR.format(type(self).__qualname__))
         secrets = check_secrets(secret, fallback_secrets)
-        constructor, digest_size = resolve_hashalg(_authtkt.check_digest(digest))
-        timeout = _authtkt.check_timeout(timeout)
+        constructor, digest_size = resolve_hashalg(_authtkt_format.check_digest(digest))
+        timeout = _authtkt_format.check_timeout(timeout)
         limit = check_max_length(max_length)
         if not 0 < digest_size <= MAX_DIGEST:
             raise ValueError("unsupported digest size")
@@ -1094,19 +1094,19 @@ cdef class AuthTktFactory:
         if timestamp is None:
             timestamp = int(_time.time())
         elif type(timestamp) is not int:
-            timestamp = _wire.to_int(timestamp, _authtkt.TIMESTAMP_RANGE_ERROR)
+            timestamp = _ticket_format.to_int(timestamp, _authtkt_format.TIMESTAMP_RANGE_ERROR)
         if not 0 <= timestamp <= _MAX_VALID_UNTIL:
-            raise ValueError(_authtkt.TIMESTAMP_RANGE_ERROR.format(timestamp))
+            raise ValueError(_authtkt_format.TIMESTAMP_RANGE_ERROR.format(timestamp))
         ts = timestamp
         uid = _authtkt_field(user_id, "user_id", True)
         token_text = b""
         if tokens:
             if isinstance(tokens, (str, bytes, bytearray)):
-                raise TypeError(_authtkt.TOKENS_STR_ERROR.format(type(tokens).__name__))
+                raise TypeError(_authtkt_format.TOKENS_STR_ERROR.format(type(tokens).__name__))
             parts = [_authtkt_field(token, "a token", True) for token in tokens]
             for part in parts:
                 if memchr(PyBytes_AS_STRING(<bytes>part), c',', <size_t>PyBytes_GET_SIZE(<bytes>part)) != NULL:
-                    raise ValueError(_authtkt.COMMA_ERROR)
+                    raise ValueError(_authtkt_format.COMMA_ERROR)
             token_text = b",".join(parts)
         data = _authtkt_field(user_data, "user_data", False) if user_data else b""
         _authtkt_ip4(client_ip, ip4)
@@ -1141,7 +1141,7 @@ cdef class AuthTktFactory:
         memcpy(d + middle, PyBytes_AS_STRING(data), <size_t>data_len)
         if raw:
             if PyBytes_AS_STRING(ticket)[length - 1] == c'"':      # length > hex_len + 8
-                raise ValueError(_authtkt.RAW_QUOTE_ERROR)
+                raise ValueError(_authtkt_format.RAW_QUOTE_ERROR)
             cookie = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(ticket), length, NULL)   # UTF-8 fields
         else:
             out_len = 4 * ((length + 2) // 3)
@@ -1161,11 +1161,11 @@ cdef class AuthTktFactory:
                 d += 4
         size = length if raw else len(cookie)            # bytes, as validate counts them
         if 0 <= self._max_length < size:
-            raise ValueError(_authtkt.NEW_TOO_LONG_ERROR.format(size, self._max_length))
+            raise ValueError(_authtkt_format.NEW_TOO_LONG_ERROR.format(size, self._max_length))
         return cookie
 
     cdef bytes _ticket(self, object cookie, AuthTktParsed* parsed):
-        """The raw ticket inside a cookie value, structurally checked (see _authtkt)."""
+        """The raw ticket inside a cookie value, structurally checked (see _authtkt_format)."""
         cdef const unsigned char* v
         cdef const unsigned char* bang
         cdef const unsigned char* percent
@@ -1180,7 +1180,7 @@ cdef class AuthTktFactory:
             # UTF-8 has at least one byte per character: a str with more characters than
             # max_length is too long, whatever it holds (and is not encoded at all).
             if 0 <= self._max_length < PyUnicode_GET_LENGTH(cookie):
-                raise _parse_error(cookie, _authtkt.TOO_LONG)
+                raise _parse_error(cookie, _authtkt_format.TOO_LONG)
             if PyUnicode_IS_ASCII(cookie):       # the str's own bytes
                 v = <const unsigned char*>PyUnicode_DATA(cookie)
                 n = PyUnicode_GET_LENGTH(cookie)
@@ -1188,7 +1188,7 @@ cdef class AuthTktFactory:
                 try:
                     keep = PyUnicode_AsEncodedString(cookie, "utf-8", "strict")
                 except UnicodeEncodeError:
-                    raise _parse_error(cookie, _authtkt.NOT_ENCODABLE) from None
+                    raise _parse_error(cookie, _authtkt_format.NOT_ENCODABLE) from None
                 v = <const unsigned char*>PyBytes_AS_STRING(keep)
                 n = PyBytes_GET_SIZE(keep)
         elif isinstance(cookie, bytes):
@@ -1198,13 +1198,13 @@ cdef class AuthTktFactory:
             try:
                 view = memoryview(cookie)
             except TypeError:
-                raise TypeError(_authtkt.COOKIE_TYPE_ERROR.format(type(cookie).__name__)) from None
+                raise TypeError(_authtkt_format.COOKIE_TYPE_ERROR.format(type(cookie).__name__)) from None
             with view:
                 keep = view.tobytes()
             v = <const unsigned char*>PyBytes_AS_STRING(keep)
             n = PyBytes_GET_SIZE(keep)
         if 0 <= self._max_length < n:
-            raise _parse_error(cookie, _authtkt.TOO_LONG)
+            raise _parse_error(cookie, _authtkt_format.TOO_LONG)
         if n >= 1 and v[0] == c'"':         # leading and trailing quotes, each on its own
             v += 1
             n -= 1
@@ -1217,52 +1217,52 @@ cdef class AuthTktFactory:
             while percent != NULL and not (percent - v + 2 < n and percent[1] == c'2' and percent[2] == c'1'):
                 percent = <const unsigned char*>memchr(percent + 1, c'%', <size_t>(n - (percent - v) - 1))
             if percent != NULL:                  # the %21-escaped form
-                ticket = _authtkt.unescape(cookie, PyBytes_FromStringAndSize(<const char*>v, n))
+                ticket = _authtkt_format.unescape(cookie, PyBytes_FromStringAndSize(<const char*>v, n))
             else:
                 core = ta_b64_core(v, n)
                 if core < 0:
-                    raise _parse_error(cookie, _authtkt.BAD_BASE64)
+                    raise _parse_error(cookie, _authtkt_format.BAD_BASE64)
                 ticket = PyBytes_FromStringAndSize(NULL, core * 3 // 4)
                 ta_b64_decode(v, core, <unsigned char*>PyBytes_AS_STRING(ticket))
                 if memchr(PyBytes_AS_STRING(ticket), c'!', <size_t>PyBytes_GET_SIZE(ticket)) == NULL:
-                    raise _parse_error(cookie, _authtkt.BAD_BASE64)
+                    raise _parse_error(cookie, _authtkt_format.BAD_BASE64)
         v = <const unsigned char*>PyBytes_AS_STRING(ticket)
         n = PyBytes_GET_SIZE(ticket)
         if n < self._hex_len + 8:
-            raise _parse_error(cookie, _authtkt.TOO_SHORT)
+            raise _parse_error(cookie, _authtkt_format.TOO_SHORT)
         for i in range(self._digest_size):       # 2 * i + 1 < hex_len <= n
             hi = ta_lower_hex_value[v[2 * i]]
             lo = ta_lower_hex_value[v[2 * i + 1]]
             bad |= hi | lo                       # 0xF0 bits set for anything but [0-9a-f]
             parsed.digest[i] = <unsigned char>((hi << 4) | (lo & 0x0F))
         if bad & 0xF0:
-            raise _parse_error(cookie, _authtkt.BAD_DIGEST)
+            raise _parse_error(cookie, _authtkt_format.BAD_DIGEST)
         for i in range(self._hex_len, self._hex_len + 8):
             hi = ta_lower_hex_value[v[i]]
             bad |= hi
             value = (value << 4) | (hi & 0x0F)
         if bad & 0xF0:
-            raise _parse_error(cookie, _authtkt.BAD_TIME)
+            raise _parse_error(cookie, _authtkt_format.BAD_TIME)
         parsed.timestamp = value
         parsed.rest = self._hex_len + 8
         bang = <const unsigned char*>memchr(v + parsed.rest, c'!', <size_t>(n - parsed.rest))
         if bang == NULL:
-            raise _parse_error(cookie, _authtkt.MISSING_SEPARATOR)
+            raise _parse_error(cookie, _authtkt_format.MISSING_SEPARATOR)
         if memchr(v, 0, <size_t>n) != NULL:
-            raise _parse_error(cookie, _authtkt.HAS_NUL)
+            raise _parse_error(cookie, _authtkt_format.HAS_NUL)
         parsed.first = bang - v
         bang = <const unsigned char*>memchr(v + parsed.first + 1, c'!', <size_t>(n - parsed.first - 1))
         parsed.second = -1 if bang == NULL else bang - v
         # UTF-8: user id, tokens, user data.
         if not ta_utf8_valid(v + parsed.rest, parsed.first - parsed.rest):
-            raise _parse_error(cookie, _authtkt.UID_NOT_UTF8)
+            raise _parse_error(cookie, _authtkt_format.UID_NOT_UTF8)
         if parsed.second >= 0:
             if not ta_utf8_valid(v + parsed.first + 1, parsed.second - parsed.first - 1):
-                raise _parse_error(cookie, _authtkt.TOKENS_NOT_UTF8)
+                raise _parse_error(cookie, _authtkt_format.TOKENS_NOT_UTF8)
             if not ta_utf8_valid(v + parsed.second + 1, n - parsed.second - 1):
-                raise _parse_error(cookie, _authtkt.DATA_NOT_UTF8)
+                raise _parse_error(cookie, _authtkt_format.DATA_NOT_UTF8)
         elif not ta_utf8_valid(v + parsed.first + 1, n - parsed.first - 1):
-            raise _parse_error(cookie, _authtkt.DATA_NOT_UTF8)
+            raise _parse_error(cookie, _authtkt_format.DATA_NOT_UTF8)
         return ticket
 
     cdef object _info(self, bytes ticket, AuthTktParsed* parsed, type info_type):

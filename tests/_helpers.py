@@ -5,7 +5,7 @@ import os
 
 from hypothesis import strategies as st
 
-from ticket_auth import _wire
+from ticket_auth import _ticket_format
 
 # hypothesis max_examples for the main property tests (conftest's profile uses it too).
 EXAMPLES = int(os.environ.get("TICKET_AUTH_HYPOTHESIS_EXAMPLES") or 300)
@@ -132,11 +132,11 @@ def non_utf8_message(user_id, tokens, user_data):
     UTF-8 is a parse error here (0.1.4 gives TicketDigestError on validate).
     """
     if is_non_utf8(user_id):
-        return _wire.UID_NOT_UTF8
+        return _ticket_format.UID_NOT_UTF8
     if tokens and any(is_non_utf8(token) for token in tokens):
-        return _wire.TOKEN_NOT_UTF8
+        return _ticket_format.TOKEN_NOT_UTF8
     if user_data and is_non_utf8(user_data):
-        return _wire.DATA_NOT_UTF8
+        return _ticket_format.DATA_NOT_UTF8
     return None
 
 

@@ -11,7 +11,6 @@ Environment variables:
 """
 
 import dataclasses
-import importlib
 import os
 import types
 
@@ -20,6 +19,8 @@ from hypothesis import HealthCheck, settings
 
 import _ta014
 from _helpers import EXAMPLES
+from ticket_auth._core import CORE_MODULES
+from ticket_auth._core import load_core as load_core_module
 
 settings.register_profile(
     "ticket_auth",
@@ -32,7 +33,6 @@ settings.register_profile(
 settings.load_profile("ticket_auth")
 
 CORE_NAMES = ("compiled", "pure")
-CORE_MODULES = {"compiled": "ticket_auth._ticketcore", "pure": "ticket_auth._ticketcore_py"}
 
 
 def require_extension():
@@ -54,7 +54,7 @@ class Core:
 def load_core(name):
     """The Core called ``name``; skips (or fails, when the extension is required)."""
     try:
-        module = importlib.import_module(CORE_MODULES[name])
+        module = load_core_module(name)
     except ImportError as exc:
         if name == "compiled" and not require_extension():
             pytest.skip(f"compiled core ticket_auth._ticketcore is not built/importable: {exc}")

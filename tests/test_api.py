@@ -240,3 +240,42 @@ def test_compiled_core_is_active():
     suffix = Path(compiled.__file__).suffix
     assert suffix in (".so", ".pyd"), compiled.__file__
     assert compiled.__spec__.loader.__class__.__name__ == "ExtensionFileLoader"
+
+
+# A finder that makes the compiled core look absent, or present but broken, in a fresh
+# interpreter: the selector must fall back only in the first case.
+_FAKE_CORE = """
+import sys
+class Finder:
+    def find_spec(self, name, path=None, target=None):
+        if name == "ticket_auth._ticketcore":
+            raise {error}
+sys.meta_path.insert(0, Finder())
+import ticket_auth, ticket_auth.mod_auth_tkt as m
+print(ticket_auth.CORE, ticket_auth.TicketFactory.__module__, m.AuthTktFactory.__module__)
+"""
+
+
+def _run_selector(error):
+    env = {k: v for k, v in os.environ.items() if k != "TICKET_AUTH_NO_EXTENSIONS"}
+    code = _FAKE_CORE.format(error=error)
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_selector_falls_back_only_when_the_extension_is_absent():
+    absent = _run_selector("ModuleNotFoundError(name='ticket_auth._ticketcore')")
+    assert absent.returncode == 0, absent.stderr
+    assert absent.stdout.split() == ["pure", "ticket_auth._ticketcore_py", "ticket_auth._ticketcore_py"]
+
+
+def test_selector_reports_a_broken_extension():
+    broken = _run_selector("ImportError('undefined symbol: EVP_Digest')")
+    assert broken.returncode != 0
+    assert "undefined symbol: EVP_Digest" in broken.stderr
+
+
+def test_selector_reports_a_missing_dependency_of_the_extension():
+    # The extension is there but something it imports is not: that is not "no extension".
+    missing = _run_selector("ModuleNotFoundError(name='some_dependency')")
+    assert missing.returncode != 0
+    assert "ModuleNotFoundError" in missing.stderr

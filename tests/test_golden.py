@@ -13,12 +13,12 @@ import pytest
 
 import ticket_auth
 from make_golden_vectors import VECTORS_PATH, build_vectors, decode, dumps
-from ticket_auth import _wire
+from ticket_auth import _ticket_format
 
 NON_UTF8_MESSAGES = {
-    "user_id": _wire.UID_NOT_UTF8,
-    "token": _wire.TOKEN_NOT_UTF8,
-    "user_data": _wire.DATA_NOT_UTF8,
+    "user_id": _ticket_format.UID_NOT_UTF8,
+    "token": _ticket_format.TOKEN_NOT_UTF8,
+    "user_data": _ticket_format.DATA_NOT_UTF8,
 }
 
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from ticket_auth import _authtkt, _wire
+from ticket_auth import _authtkt_format, _ticket_format
 from ticket_auth.exception import TicketDigestError, TicketExpired, TicketParseError
 
 SECRET = b"limits secret"
@@ -55,12 +55,12 @@ def test_nul_in_ticket(ticket_factory):
     good = ticket_factory.new("alice", ("a",), "d", NOW + 10)
     hex_len = 64
     cases = [
-        ("\x00" + good[1:], _wire.BAD_DIGEST),
-        (good[:hex_len] + "\x00" + good[hex_len + 1 :], _wire.BAD_TIME),
-        (good[: hex_len + 8] + "\x00" + good[hex_len + 8 :], _wire.BAD_UID),
-        (good.replace("!a!", "!a\x00!"), _wire.BAD_TOKENS),
-        (good + "\x00", _wire.BAD_DATA),
-        ("\x00" * 100, _wire.BAD_DIGEST),
+        ("\x00" + good[1:], _ticket_format.BAD_DIGEST),
+        (good[:hex_len] + "\x00" + good[hex_len + 1 :], _ticket_format.BAD_TIME),
+        (good[: hex_len + 8] + "\x00" + good[hex_len + 8 :], _ticket_format.BAD_UID),
+        (good.replace("!a!", "!a\x00!"), _ticket_format.BAD_TOKENS),
+        (good + "\x00", _ticket_format.BAD_DATA),
+        ("\x00" * 100, _ticket_format.BAD_DIGEST),
     ]
     for ticket, message in cases:
         parse_error(ticket_factory.validate, ticket, message)
@@ -77,7 +77,7 @@ def test_nul_in_fields_is_quoted(ticket_factory):
 def test_nul_in_authtkt(authtkt_factory):
     raw = authtkt_factory.new("alice", ("a",), "d", NOW, raw=True)
     for cookie in (raw + "\x00", raw.replace("alice", "al\x00ice"), raw.encode() + b"\x00"):
-        parse_error(authtkt_factory.validate, cookie, _authtkt.HAS_NUL)
+        parse_error(authtkt_factory.validate, cookie, _authtkt_format.HAS_NUL)
     for kwargs in (
         {"user_id": "a\x00"},
         {"user_id": "u", "tokens": ("\x00",)},
@@ -94,10 +94,10 @@ def test_nul_in_authtkt(authtkt_factory):
 def test_lone_surrogates(ticket_factory, authtkt_factory, surrogate):
     good = ticket_factory.new("alice", (), "", NOW + 10)
     for ticket in (surrogate, good + surrogate, surrogate + good, surrogate * MB):
-        parse_error(ticket_factory.validate, ticket, _wire.NOT_ASCII)
+        parse_error(ticket_factory.validate, ticket, _ticket_format.NOT_ASCII)
     cookie = authtkt_factory.new("alice", (), "", NOW, raw=True)
     for ticket in (surrogate, cookie + surrogate, surrogate * MB):
-        parse_error(authtkt_factory.validate, ticket, _authtkt.NOT_ENCODABLE)
+        parse_error(authtkt_factory.validate, ticket, _authtkt_format.NOT_ENCODABLE)
     # Minting from text that cannot be UTF-8 encoded: UnicodeEncodeError, a ValueError.
     with pytest.raises(UnicodeEncodeError):
         ticket_factory.new("a" + surrogate)
@@ -111,10 +111,10 @@ def test_lone_surrogates(ticket_factory, authtkt_factory, surrogate):
 
 def test_encoded_surrogates_are_not_utf8(ticket_factory, authtkt_factory):
     good = ticket_factory.new("alice", (), "", NOW + 10)
-    parse_error(ticket_factory.validate, good[:72] + "%ED%A0%80!!", _wire.UID_NOT_UTF8)
-    parse_error(ticket_factory.validate, good.encode() + b"\xed\xa0\x80", _wire.NOT_ASCII)
+    parse_error(ticket_factory.validate, good[:72] + "%ED%A0%80!!", _ticket_format.UID_NOT_UTF8)
+    parse_error(ticket_factory.validate, good.encode() + b"\xed\xa0\x80", _ticket_format.NOT_ASCII)
     raw = authtkt_factory.new("alice", (), "", NOW, raw=True).encode()
-    parse_error(authtkt_factory.validate, raw + b"\xed\xa0\x80", _authtkt.DATA_NOT_UTF8)
+    parse_error(authtkt_factory.validate, raw + b"\xed\xa0\x80", _authtkt_format.DATA_NOT_UTF8)
 
 
 # --- huge numbers -----------------------------------------------------------------------------------
@@ -230,15 +230,17 @@ def test_megabyte_tickets(core, size):
     forged = ("1" if good[0] == "0" else "0") + good[1:]
     with Timed(), pytest.raises(TicketDigestError):
         factory.validate(forged, now=NOW)
-    parse_error(factory.validate, good[: hex_len + 8] + "!" * size, _wire.TOO_MANY_PARTS)
-    parse_error(factory.validate, good[: hex_len + 8] + "%" * size + "!!", _wire.BAD_UID)
-    parse_error(factory.validate, good[: hex_len + 8] + "u!" + "%41" * (size // 3) + "!", _wire.BAD_TOKENS)
-    parse_error(factory.validate, "a" * hex_len + "G" * size, _wire.BAD_TIME)
-    parse_error(factory.validate, "a" * size, _wire.MISSING_PARTS)
-    parse_error(factory.validate, "Z" * size, _wire.BAD_DIGEST)
-    parse_error(factory.validate, "é" * size, _wire.NOT_ASCII)
-    parse_error(factory.validate, b"\xff" * size, _wire.NOT_ASCII)
-    parse_error(factory.validate, good[: hex_len + 8] + "u" * size, _wire.MISSING_PARTS)
+    parse_error(factory.validate, good[: hex_len + 8] + "!" * size, _ticket_format.TOO_MANY_PARTS)
+    parse_error(factory.validate, good[: hex_len + 8] + "%" * size + "!!", _ticket_format.BAD_UID)
+    parse_error(
+        factory.validate, good[: hex_len + 8] + "u!" + "%41" * (size // 3) + "!", _ticket_format.BAD_TOKENS
+    )
+    parse_error(factory.validate, "a" * hex_len + "G" * size, _ticket_format.BAD_TIME)
+    parse_error(factory.validate, "a" * size, _ticket_format.MISSING_PARTS)
+    parse_error(factory.validate, "Z" * size, _ticket_format.BAD_DIGEST)
+    parse_error(factory.validate, "é" * size, _ticket_format.NOT_ASCII)
+    parse_error(factory.validate, b"\xff" * size, _ticket_format.NOT_ASCII)
+    parse_error(factory.validate, good[: hex_len + 8] + "u" * size, _ticket_format.MISSING_PARTS)
     # %C3%A9 a megabyte over: canonical escapes of UTF-8, unquoted once.
     escaped = factory.new("é" * (size // 6), (), None, NOW + 10)
     with Timed():
@@ -246,8 +248,8 @@ def test_megabyte_tickets(core, size):
     # With max_length, a long ticket is refused before anything else: before the ASCII
     # check, before the client address is looked at, and so before any hashing.
     for ticket in (good, forged, "é" * size, "\ud800" * size, good.encode()):
-        parse_error(limited.validate, ticket, _wire.TOO_LONG)
-        parse_error(limited.parse, ticket, _wire.TOO_LONG)
+        parse_error(limited.validate, ticket, _ticket_format.TOO_LONG)
+        parse_error(limited.parse, ticket, _ticket_format.TOO_LONG)
     with Timed(), pytest.raises(TicketParseError, match="longer than max_length"):
         limited.validate(good, "not an address", NOW)
     with Timed(), pytest.raises(ValueError, match="max_length=4096"):
@@ -267,16 +269,16 @@ def test_megabyte_cookies(core, size):
     forged = ("1" if raw[0] == "0" else "0") + raw[1:]
     with Timed(), pytest.raises(TicketDigestError):
         factory.validate(forged, now=NOW)
-    parse_error(factory.validate, "A" * size, _authtkt.BAD_BASE64)
-    parse_error(factory.validate, "%" * size + "%21", _authtkt.BAD_ESCAPE)
-    parse_error(factory.validate, "\ud800" * size, _authtkt.NOT_ENCODABLE)
+    parse_error(factory.validate, "A" * size, _authtkt_format.BAD_BASE64)
+    parse_error(factory.validate, "%" * size + "%21", _authtkt_format.BAD_ESCAPE)
+    parse_error(factory.validate, "\ud800" * size, _authtkt_format.NOT_ENCODABLE)
     with Timed(), pytest.raises(TicketDigestError):
         factory.validate("0" * size + "!", now=NOW)
-    parse_error(factory.validate, raw + "\x00", _authtkt.HAS_NUL)
-    parse_error(factory.validate, raw.encode() + b"\xff" * size, _authtkt.DATA_NOT_UTF8)
+    parse_error(factory.validate, raw + "\x00", _authtkt_format.HAS_NUL)
+    parse_error(factory.validate, raw.encode() + b"\xff" * size, _authtkt_format.DATA_NOT_UTF8)
     for ticket in (cookie, raw, forged, "\ud800" * size, "A" * size, raw.encode()):
-        parse_error(limited.validate, ticket, _authtkt.TOO_LONG)
-        parse_error(limited.parse, ticket, _authtkt.TOO_LONG)
+        parse_error(limited.validate, ticket, _authtkt_format.TOO_LONG)
+        parse_error(limited.parse, ticket, _authtkt_format.TOO_LONG)
     with Timed(), pytest.raises(TicketParseError, match="longer than max_length"):
         limited.validate(cookie, "::1", NOW)
     with Timed(), pytest.raises(ValueError, match="max_length=4096"):
@@ -293,7 +295,9 @@ def test_raw_cookie_max_length_counts_bytes(core):
     factory = core.module.AuthTktFactory(SECRET, "md5", max_length=61)
     assert factory.new("é" * 10, timestamp=NOW, raw=True) == cookie
     assert factory.validate(cookie, now=NOW).user_id == "é" * 10
-    parse_error(core.module.AuthTktFactory(SECRET, "md5", max_length=60).validate, cookie, _authtkt.TOO_LONG)
+    parse_error(
+        core.module.AuthTktFactory(SECRET, "md5", max_length=60).validate, cookie, _authtkt_format.TOO_LONG
+    )
 
 
 def test_max_length_boundary(core):
@@ -301,8 +305,8 @@ def test_max_length_boundary(core):
     assert len(ticket) == 45
     factory = core.TicketFactory(SECRET, "md5", max_length=45)
     assert factory.validate(ticket, now=NOW).user_id == "abc"
-    parse_error(factory.validate, ticket + "x", _wire.TOO_LONG)
-    parse_error(core.TicketFactory(SECRET, "md5", max_length=44).validate, ticket, _wire.TOO_LONG)
+    parse_error(factory.validate, ticket + "x", _ticket_format.TOO_LONG)
+    parse_error(core.TicketFactory(SECRET, "md5", max_length=44).validate, ticket, _ticket_format.TOO_LONG)
     with pytest.raises(ValueError, match="46 characters long, more than max_length=45"):
         factory.new("abcd", valid_until=NOW + 10)
 
@@ -347,7 +351,7 @@ def test_str_subclass_overrides_are_ignored(both_cores, kind):
                 results.append((type(exc).__name__, getattr(exc, "msg", str(exc))))
         outcomes.append(results)
     compiled, pure = outcomes
-    too_long = _wire.TOO_LONG if kind == "ticket" else _authtkt.TOO_LONG
+    too_long = _ticket_format.TOO_LONG if kind == "ticket" else _authtkt_format.TOO_LONG
     assert compiled[1] == ("TicketParseError", too_long)
     assert pure == compiled
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ticket_auth import TicketDigestError, TicketError, TicketExpired, TicketParseError, _authtkt
+from ticket_auth import TicketDigestError, TicketError, TicketExpired, TicketParseError, _authtkt_format
 from ticket_auth.mod_auth_tkt import AuthTktFactory, AuthTktInfo, FallbackAuthTktInfo
 
 SECRET, OLD = b"0123456789abcdef-apache", b"old-apache-secret"
@@ -105,23 +105,23 @@ def test_every_cookie_form_apache_reads(core):
 @pytest.mark.parametrize(
     "cookie, message",
     [
-        ("", _authtkt.BAD_BASE64),
-        ("!", _authtkt.TOO_SHORT),
-        ("not base64 at all", _authtkt.BAD_BASE64),
-        ("YWJj", _authtkt.BAD_BASE64),  # base64 of 'abc': no '!'
-        ("abc%2", _authtkt.BAD_BASE64),
-        ("a%21b%2", _authtkt.BAD_ESCAPE),
-        ("a%21b%zz", _authtkt.BAD_ESCAPE),
-        ("A" * 64 + "00000000!", _authtkt.BAD_DIGEST),
-        ("a" * 64 + "0000000G!", _authtkt.BAD_TIME),
-        ("a" * 64 + "00000000", _authtkt.BAD_BASE64),  # no '!' anywhere: read as base64
-        ("a" * 64 + "00000000x!y\0z", _authtkt.HAS_NUL),
-        ("a" * 64 + "00000000x%21y%00", _authtkt.HAS_NUL),
-        (b"a" * 64 + b"00000000\xff!", _authtkt.UID_NOT_UTF8),
-        (b"a" * 64 + b"00000000u!\xc0\x80!d", _authtkt.TOKENS_NOT_UTF8),
-        (b"a" * 64 + b"00000000u!t!\xed\xa0\x80", _authtkt.DATA_NOT_UTF8),
-        (b"a" * 64 + b"00000000u!\xf4\x90\x80\x80", _authtkt.DATA_NOT_UTF8),
-        ("\ud800!", _authtkt.NOT_ENCODABLE),
+        ("", _authtkt_format.BAD_BASE64),
+        ("!", _authtkt_format.TOO_SHORT),
+        ("not base64 at all", _authtkt_format.BAD_BASE64),
+        ("YWJj", _authtkt_format.BAD_BASE64),  # base64 of 'abc': no '!'
+        ("abc%2", _authtkt_format.BAD_BASE64),
+        ("a%21b%2", _authtkt_format.BAD_ESCAPE),
+        ("a%21b%zz", _authtkt_format.BAD_ESCAPE),
+        ("A" * 64 + "00000000!", _authtkt_format.BAD_DIGEST),
+        ("a" * 64 + "0000000G!", _authtkt_format.BAD_TIME),
+        ("a" * 64 + "00000000", _authtkt_format.BAD_BASE64),  # no '!' anywhere: read as base64
+        ("a" * 64 + "00000000x!y\0z", _authtkt_format.HAS_NUL),
+        ("a" * 64 + "00000000x%21y%00", _authtkt_format.HAS_NUL),
+        (b"a" * 64 + b"00000000\xff!", _authtkt_format.UID_NOT_UTF8),
+        (b"a" * 64 + b"00000000u!\xc0\x80!d", _authtkt_format.TOKENS_NOT_UTF8),
+        (b"a" * 64 + b"00000000u!t!\xed\xa0\x80", _authtkt_format.DATA_NOT_UTF8),
+        (b"a" * 64 + b"00000000u!\xf4\x90\x80\x80", _authtkt_format.DATA_NOT_UTF8),
+        ("\ud800!", _authtkt_format.NOT_ENCODABLE),
     ],
 )
 def test_malformed_cookies(core, cookie, message):
@@ -229,7 +229,7 @@ def test_max_length(core):
         factory.new("u" * 60)
     with pytest.raises(TicketParseError) as err:
         factory.validate("x" * 101)
-    assert err.value.msg == _authtkt.TOO_LONG
+    assert err.value.msg == _authtkt_format.TOO_LONG
 
 
 def test_no_secret_in_repr_or_pickle(core):

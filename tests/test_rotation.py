@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from ticket_auth import TicketDigestError, TicketExpired, TicketInfo, TicketParseError, _wire
+from ticket_auth import TicketDigestError, TicketExpired, TicketInfo, TicketParseError, _ticket_format
 from ticket_auth.ticket_info import FallbackTicketInfo
 
 OLD, OLDER, CURRENT, STRANGER = b"old-secret", b"older-secret", b"current-secret", b"someone-else"
@@ -154,7 +154,7 @@ def test_max_length_boundary(core):
         for method in (lambda t: short.validate(t, "10.1.2.3", 0), short.parse):
             with pytest.raises(TicketParseError) as err:
                 method(value)
-            assert err.value.msg == _wire.TOO_LONG
+            assert err.value.msg == _ticket_format.TOO_LONG
             assert err.value.ticket is value
 
 
@@ -166,7 +166,7 @@ def test_long_ticket_is_rejected_before_any_hashing(core, counting):
     for _ in range(100):
         with pytest.raises(TicketParseError) as err:
             factory.validate(huge)
-    assert err.value.msg == _wire.TOO_LONG
+    assert err.value.msg == _ticket_format.TOO_LONG
     assert counting.calls == 0
     # Not a timing assertion on the machine: rejecting is O(1), so 100 rejections of a 2 MB
     # ticket are far from the ~seconds a scan of 200 MB would take. Generous bound.
@@ -177,10 +177,10 @@ def test_max_length_comes_before_other_checks(core):
     factory = core.TicketFactory(CURRENT, max_length=10)
     with pytest.raises(TicketParseError) as err:
         factory.parse("é" * 11)  # not ASCII either: the length is checked first
-    assert err.value.msg == _wire.TOO_LONG
+    assert err.value.msg == _ticket_format.TOO_LONG
     with pytest.raises(TicketParseError) as err:
         factory.parse("é" * 10)
-    assert err.value.msg == _wire.NOT_ASCII
+    assert err.value.msg == _ticket_format.NOT_ASCII
 
 
 def test_new_refuses_a_ticket_its_validate_would_reject(core):

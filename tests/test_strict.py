@@ -1,7 +1,7 @@
 """Where this project deliberately does better than 0.1.4 (SPEC, last section).
 
 1. constant-time digest comparison; 2. strict, canonical parsing with a message naming the
-wrong part, in the order documented in ticket_auth._wire; 3. only TicketError subclasses from
+wrong part, in the order documented in ticket_auth._ticket_format; 3. only TicketError subclasses from
 validate/parse for any str/bytes input; 4. clear errors at the boundary. Also: the secret never
 leaks into a message or repr, a factory cannot be pickled, and both cores say the same thing.
 """
@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import ticket_auth
 from _helpers import EXAMPLES, exact_outcome, field_values, tokens_values, user_data_values
-from ticket_auth import TicketDigestError, TicketError, TicketExpired, TicketParseError, _wire
+from ticket_auth import TicketDigestError, TicketError, TicketExpired, TicketParseError, _ticket_format
 
 SECRET = b"S3CRET-do-not-leak"
 HEX = "0123456789abcdef"
@@ -37,88 +37,88 @@ T = "0000007b"  # a canonical TIME (123)
 # lowercase-hex DIGEST/TIME unless the case is about them.
 PARSE_CASES = [
     # 1. ASCII (checked before anything else, even length)
-    ("non-ascii-uid", lambda d, t: d + t + "jürgen!!", _wire.NOT_ASCII),
-    ("non-ascii-short", lambda d, t: "é", _wire.NOT_ASCII),
-    ("non-ascii-in-digest-uppercase", lambda d, t: "É" + d[1:].upper() + t + "u!!", _wire.NOT_ASCII),
-    ("non-ascii-data", lambda d, t: d + t + "u!t!\U0001f600", _wire.NOT_ASCII),
-    ("surrogate", lambda d, t: d + t + "u!!\ud800", _wire.NOT_ASCII),
+    ("non-ascii-uid", lambda d, t: d + t + "jürgen!!", _ticket_format.NOT_ASCII),
+    ("non-ascii-short", lambda d, t: "é", _ticket_format.NOT_ASCII),
+    ("non-ascii-in-digest-uppercase", lambda d, t: "É" + d[1:].upper() + t + "u!!", _ticket_format.NOT_ASCII),
+    ("non-ascii-data", lambda d, t: d + t + "u!t!\U0001f600", _ticket_format.NOT_ASCII),
+    ("surrogate", lambda d, t: d + t + "u!!\ud800", _ticket_format.NOT_ASCII),
     # 2. length
-    ("empty", lambda d, t: "", _wire.TOO_SHORT),
-    ("digest-only", lambda d, t: d, _wire.TOO_SHORT),
-    ("one-short", lambda d, t: d + t[:-1], _wire.TOO_SHORT),
-    ("short-and-uppercase", lambda d, t: d.upper()[:10], _wire.TOO_SHORT),
+    ("empty", lambda d, t: "", _ticket_format.TOO_SHORT),
+    ("digest-only", lambda d, t: d, _ticket_format.TOO_SHORT),
+    ("one-short", lambda d, t: d + t[:-1], _ticket_format.TOO_SHORT),
+    ("short-and-uppercase", lambda d, t: d.upper()[:10], _ticket_format.TOO_SHORT),
     # 3. DIGEST, then TIME
-    ("upper-digest-last", lambda d, t: d[:-1] + "A" + t + "u!!", _wire.BAD_DIGEST),
-    ("upper-digest-first", lambda d, t: "F" + d[1:] + t + "u!!", _wire.BAD_DIGEST),
-    ("digest-all-upper", lambda d, t: d.upper() + t + "u!!", _wire.BAD_DIGEST),
-    ("digest-non-hex", lambda d, t: d[:5] + "g" + d[6:] + t + "u!!", _wire.BAD_DIGEST),
-    ("digest-space", lambda d, t: " " + d[1:] + t + "u!!", _wire.BAD_DIGEST),
-    ("digest-and-time-bad", lambda d, t: d.upper() + "XXXXXXXX" + "u!!", _wire.BAD_DIGEST),
-    ("upper-time", lambda d, t: d + "0000007B" + "u!!", _wire.BAD_TIME),
-    ("time-leading-space", lambda d, t: d + "      7b" + "u!!", _wire.BAD_TIME),
-    ("time-space-1", lambda d, t: d + " 1" + "000000" + "u!!", _wire.BAD_TIME),
-    ("time-0x", lambda d, t: d + "0x00007b" + "u!!", _wire.BAD_TIME),
-    ("time-underscore", lambda d, t: d + "0000_07b" + "u!!", _wire.BAD_TIME),
-    ("time-plus", lambda d, t: d + "+000007b" + "u!!", _wire.BAD_TIME),
-    ("time-short-then-bang", lambda d, t: d + "7b!u!t!d", _wire.BAD_TIME),
-    ("time-bad-and-parts-missing", lambda d, t: d + "0000007Bu", _wire.BAD_TIME),
+    ("upper-digest-last", lambda d, t: d[:-1] + "A" + t + "u!!", _ticket_format.BAD_DIGEST),
+    ("upper-digest-first", lambda d, t: "F" + d[1:] + t + "u!!", _ticket_format.BAD_DIGEST),
+    ("digest-all-upper", lambda d, t: d.upper() + t + "u!!", _ticket_format.BAD_DIGEST),
+    ("digest-non-hex", lambda d, t: d[:5] + "g" + d[6:] + t + "u!!", _ticket_format.BAD_DIGEST),
+    ("digest-space", lambda d, t: " " + d[1:] + t + "u!!", _ticket_format.BAD_DIGEST),
+    ("digest-and-time-bad", lambda d, t: d.upper() + "XXXXXXXX" + "u!!", _ticket_format.BAD_DIGEST),
+    ("upper-time", lambda d, t: d + "0000007B" + "u!!", _ticket_format.BAD_TIME),
+    ("time-leading-space", lambda d, t: d + "      7b" + "u!!", _ticket_format.BAD_TIME),
+    ("time-space-1", lambda d, t: d + " 1" + "000000" + "u!!", _ticket_format.BAD_TIME),
+    ("time-0x", lambda d, t: d + "0x00007b" + "u!!", _ticket_format.BAD_TIME),
+    ("time-underscore", lambda d, t: d + "0000_07b" + "u!!", _ticket_format.BAD_TIME),
+    ("time-plus", lambda d, t: d + "+000007b" + "u!!", _ticket_format.BAD_TIME),
+    ("time-short-then-bang", lambda d, t: d + "7b!u!t!d", _ticket_format.BAD_TIME),
+    ("time-bad-and-parts-missing", lambda d, t: d + "0000007Bu", _ticket_format.BAD_TIME),
     # 4. exactly two '!'
-    ("no-bang", lambda d, t: d + t + "user", _wire.MISSING_PARTS),
-    ("nothing-after-time", lambda d, t: d + t, _wire.MISSING_PARTS),
-    ("one-bang", lambda d, t: d + t + "user!tok", _wire.MISSING_PARTS),
-    ("one-bang-bad-uid", lambda d, t: d + t + "us er!tok", _wire.MISSING_PARTS),
-    ("extra-bang", lambda d, t: d + t + "user!tok!data!x", _wire.TOO_MANY_PARTS),
-    ("four-bangs", lambda d, t: d + t + "!!!!", _wire.TOO_MANY_PARTS),
-    ("extra-bang-bad-uid", lambda d, t: d + t + "u%zz!t!d!", _wire.TOO_MANY_PARTS),
+    ("no-bang", lambda d, t: d + t + "user", _ticket_format.MISSING_PARTS),
+    ("nothing-after-time", lambda d, t: d + t, _ticket_format.MISSING_PARTS),
+    ("one-bang", lambda d, t: d + t + "user!tok", _ticket_format.MISSING_PARTS),
+    ("one-bang-bad-uid", lambda d, t: d + t + "us er!tok", _ticket_format.MISSING_PARTS),
+    ("extra-bang", lambda d, t: d + t + "user!tok!data!x", _ticket_format.TOO_MANY_PARTS),
+    ("four-bangs", lambda d, t: d + t + "!!!!", _ticket_format.TOO_MANY_PARTS),
+    ("extra-bang-bad-uid", lambda d, t: d + t + "u%zz!t!d!", _ticket_format.TOO_MANY_PARTS),
     # 5. canonical quoted form: UID, then TOKENS, then DATA
-    ("uid-escaped-safe-char", lambda d, t: d + t + "us%65r!!", _wire.BAD_UID),
-    ("uid-escaped-slash", lambda d, t: d + t + "a%2Fb!!", _wire.BAD_UID),
-    ("uid-escaped-tilde", lambda d, t: d + t + "%7E!!", _wire.BAD_UID),
-    ("uid-escaped-underscore", lambda d, t: d + t + "%5F!!", _wire.BAD_UID),
-    ("uid-escaped-dash", lambda d, t: d + t + "%2D!!", _wire.BAD_UID),
-    ("uid-escaped-dot", lambda d, t: d + t + "%2E!!", _wire.BAD_UID),
-    ("uid-escaped-digit", lambda d, t: d + t + "%30!!", _wire.BAD_UID),
-    ("uid-lowercase-escape", lambda d, t: d + t + "j%c3%bcrgen!!", _wire.BAD_UID),
-    ("uid-mixedcase-escape", lambda d, t: d + t + "%C3%bC!!", _wire.BAD_UID),
-    ("uid-bare-percent", lambda d, t: d + t + "100%!!", _wire.BAD_UID),
-    ("uid-percent-percent", lambda d, t: d + t + "%%!!", _wire.BAD_UID),
-    ("uid-truncated-escape", lambda d, t: d + t + "a%2!!", _wire.BAD_UID),
-    ("uid-truncated-escape-1", lambda d, t: d + t + "a%!!", _wire.BAD_UID),
-    ("uid-non-hex-escape", lambda d, t: d + t + "%G0!!", _wire.BAD_UID),
-    ("uid-comma", lambda d, t: d + t + "a,b!!", _wire.BAD_UID),
-    ("uid-space", lambda d, t: d + t + "a b!!", _wire.BAD_UID),
-    ("uid-plus", lambda d, t: d + t + "a+b!!", _wire.BAD_UID),
-    ("uid-nul", lambda d, t: d + t + "a\x00!!", _wire.BAD_UID),
-    ("uid-bad-and-tokens-bad", lambda d, t: d + t + "a b!c d!e f", _wire.BAD_UID),
-    ("tokens-lowercase-escape", lambda d, t: d + t + "u!a%2c!", _wire.BAD_TOKENS),
-    ("tokens-truncated-escape", lambda d, t: d + t + "u!a%2!", _wire.BAD_TOKENS),
-    ("tokens-escaped-safe", lambda d, t: d + t + "u!%41!", _wire.BAD_TOKENS),
-    ("tokens-space", lambda d, t: d + t + "u!a b!", _wire.BAD_TOKENS),
-    ("tokens-bad-and-data-bad", lambda d, t: d + t + "u!a b!c d", _wire.BAD_TOKENS),
-    ("tokens-bad-uid-not-utf8", lambda d, t: d + t + "%FF!a b!", _wire.BAD_TOKENS),
-    ("data-comma", lambda d, t: d + t + "u!t!a,b", _wire.BAD_DATA),
-    ("data-trailing-percent", lambda d, t: d + t + "u!t!x%", _wire.BAD_DATA),
-    ("data-truncated-escape", lambda d, t: d + t + "u!t!x%4", _wire.BAD_DATA),
-    ("data-lowercase-escape", lambda d, t: d + t + "u!t!x%c3%a9", _wire.BAD_DATA),
-    ("data-escaped-safe", lambda d, t: d + t + "u!t!%7E", _wire.BAD_DATA),
-    ("data-bad-uid-not-utf8", lambda d, t: d + t + "%FF!t!a b", _wire.BAD_DATA),
+    ("uid-escaped-safe-char", lambda d, t: d + t + "us%65r!!", _ticket_format.BAD_UID),
+    ("uid-escaped-slash", lambda d, t: d + t + "a%2Fb!!", _ticket_format.BAD_UID),
+    ("uid-escaped-tilde", lambda d, t: d + t + "%7E!!", _ticket_format.BAD_UID),
+    ("uid-escaped-underscore", lambda d, t: d + t + "%5F!!", _ticket_format.BAD_UID),
+    ("uid-escaped-dash", lambda d, t: d + t + "%2D!!", _ticket_format.BAD_UID),
+    ("uid-escaped-dot", lambda d, t: d + t + "%2E!!", _ticket_format.BAD_UID),
+    ("uid-escaped-digit", lambda d, t: d + t + "%30!!", _ticket_format.BAD_UID),
+    ("uid-lowercase-escape", lambda d, t: d + t + "j%c3%bcrgen!!", _ticket_format.BAD_UID),
+    ("uid-mixedcase-escape", lambda d, t: d + t + "%C3%bC!!", _ticket_format.BAD_UID),
+    ("uid-bare-percent", lambda d, t: d + t + "100%!!", _ticket_format.BAD_UID),
+    ("uid-percent-percent", lambda d, t: d + t + "%%!!", _ticket_format.BAD_UID),
+    ("uid-truncated-escape", lambda d, t: d + t + "a%2!!", _ticket_format.BAD_UID),
+    ("uid-truncated-escape-1", lambda d, t: d + t + "a%!!", _ticket_format.BAD_UID),
+    ("uid-non-hex-escape", lambda d, t: d + t + "%G0!!", _ticket_format.BAD_UID),
+    ("uid-comma", lambda d, t: d + t + "a,b!!", _ticket_format.BAD_UID),
+    ("uid-space", lambda d, t: d + t + "a b!!", _ticket_format.BAD_UID),
+    ("uid-plus", lambda d, t: d + t + "a+b!!", _ticket_format.BAD_UID),
+    ("uid-nul", lambda d, t: d + t + "a\x00!!", _ticket_format.BAD_UID),
+    ("uid-bad-and-tokens-bad", lambda d, t: d + t + "a b!c d!e f", _ticket_format.BAD_UID),
+    ("tokens-lowercase-escape", lambda d, t: d + t + "u!a%2c!", _ticket_format.BAD_TOKENS),
+    ("tokens-truncated-escape", lambda d, t: d + t + "u!a%2!", _ticket_format.BAD_TOKENS),
+    ("tokens-escaped-safe", lambda d, t: d + t + "u!%41!", _ticket_format.BAD_TOKENS),
+    ("tokens-space", lambda d, t: d + t + "u!a b!", _ticket_format.BAD_TOKENS),
+    ("tokens-bad-and-data-bad", lambda d, t: d + t + "u!a b!c d", _ticket_format.BAD_TOKENS),
+    ("tokens-bad-uid-not-utf8", lambda d, t: d + t + "%FF!a b!", _ticket_format.BAD_TOKENS),
+    ("data-comma", lambda d, t: d + t + "u!t!a,b", _ticket_format.BAD_DATA),
+    ("data-trailing-percent", lambda d, t: d + t + "u!t!x%", _ticket_format.BAD_DATA),
+    ("data-truncated-escape", lambda d, t: d + t + "u!t!x%4", _ticket_format.BAD_DATA),
+    ("data-lowercase-escape", lambda d, t: d + t + "u!t!x%c3%a9", _ticket_format.BAD_DATA),
+    ("data-escaped-safe", lambda d, t: d + t + "u!t!%7E", _ticket_format.BAD_DATA),
+    ("data-bad-uid-not-utf8", lambda d, t: d + t + "%FF!t!a b", _ticket_format.BAD_DATA),
     # 6. UTF-8 once unquoted: UID, then each token, then DATA
-    ("uid-ff", lambda d, t: d + t + "%FF!!", _wire.UID_NOT_UTF8),
-    ("uid-overlong-nul", lambda d, t: d + t + "a%C0%80!!", _wire.UID_NOT_UTF8),
-    ("uid-surrogate", lambda d, t: d + t + "%ED%A0%80!!", _wire.UID_NOT_UTF8),
-    ("uid-above-max", lambda d, t: d + t + "%F4%90%80%80!!", _wire.UID_NOT_UTF8),
-    ("uid-lone-continuation", lambda d, t: d + t + "%80!!", _wire.UID_NOT_UTF8),
-    ("uid-truncated-sequence", lambda d, t: d + t + "%C3!!", _wire.UID_NOT_UTF8),
-    ("uid-and-token-not-utf8", lambda d, t: d + t + "%FF!%FF!%FF", _wire.UID_NOT_UTF8),
-    ("token-ff", lambda d, t: d + t + "u!ok,%FF!", _wire.TOKEN_NOT_UTF8),
-    ("token-overlong", lambda d, t: d + t + "u!%C0%80!", _wire.TOKEN_NOT_UTF8),
-    ("token-surrogate", lambda d, t: d + t + "u!a,%ED%A0%80,b!", _wire.TOKEN_NOT_UTF8),
-    ("token-split-sequence", lambda d, t: d + t + "u!%C3,%A9!", _wire.TOKEN_NOT_UTF8),
-    ("token-and-data-not-utf8", lambda d, t: d + t + "u!%FE!%FF", _wire.TOKEN_NOT_UTF8),
-    ("data-ff", lambda d, t: d + t + "u!t!%FF", _wire.DATA_NOT_UTF8),
-    ("data-overlong", lambda d, t: d + t + "u!t!%C0%80", _wire.DATA_NOT_UTF8),
-    ("data-surrogate", lambda d, t: d + t + "u!t!%ED%A0%80", _wire.DATA_NOT_UTF8),
-    ("data-truncated-4byte", lambda d, t: d + t + "u!t!%F0%9F%98", _wire.DATA_NOT_UTF8),
+    ("uid-ff", lambda d, t: d + t + "%FF!!", _ticket_format.UID_NOT_UTF8),
+    ("uid-overlong-nul", lambda d, t: d + t + "a%C0%80!!", _ticket_format.UID_NOT_UTF8),
+    ("uid-surrogate", lambda d, t: d + t + "%ED%A0%80!!", _ticket_format.UID_NOT_UTF8),
+    ("uid-above-max", lambda d, t: d + t + "%F4%90%80%80!!", _ticket_format.UID_NOT_UTF8),
+    ("uid-lone-continuation", lambda d, t: d + t + "%80!!", _ticket_format.UID_NOT_UTF8),
+    ("uid-truncated-sequence", lambda d, t: d + t + "%C3!!", _ticket_format.UID_NOT_UTF8),
+    ("uid-and-token-not-utf8", lambda d, t: d + t + "%FF!%FF!%FF", _ticket_format.UID_NOT_UTF8),
+    ("token-ff", lambda d, t: d + t + "u!ok,%FF!", _ticket_format.TOKEN_NOT_UTF8),
+    ("token-overlong", lambda d, t: d + t + "u!%C0%80!", _ticket_format.TOKEN_NOT_UTF8),
+    ("token-surrogate", lambda d, t: d + t + "u!a,%ED%A0%80,b!", _ticket_format.TOKEN_NOT_UTF8),
+    ("token-split-sequence", lambda d, t: d + t + "u!%C3,%A9!", _ticket_format.TOKEN_NOT_UTF8),
+    ("token-and-data-not-utf8", lambda d, t: d + t + "u!%FE!%FF", _ticket_format.TOKEN_NOT_UTF8),
+    ("data-ff", lambda d, t: d + t + "u!t!%FF", _ticket_format.DATA_NOT_UTF8),
+    ("data-overlong", lambda d, t: d + t + "u!t!%C0%80", _ticket_format.DATA_NOT_UTF8),
+    ("data-surrogate", lambda d, t: d + t + "u!t!%ED%A0%80", _ticket_format.DATA_NOT_UTF8),
+    ("data-truncated-4byte", lambda d, t: d + t + "u!t!%F0%9F%98", _ticket_format.DATA_NOT_UTF8),
 ]
 
 
@@ -159,18 +159,18 @@ def test_non_canonical_ticket_rejected(factory, builder, message):
 def test_parse_cases_cover_every_message():
     messages = {case[2] for case in PARSE_CASES}
     assert messages == {
-        _wire.NOT_ASCII,
-        _wire.TOO_SHORT,
-        _wire.BAD_DIGEST,
-        _wire.BAD_TIME,
-        _wire.MISSING_PARTS,
-        _wire.TOO_MANY_PARTS,
-        _wire.BAD_UID,
-        _wire.BAD_TOKENS,
-        _wire.BAD_DATA,
-        _wire.UID_NOT_UTF8,
-        _wire.TOKEN_NOT_UTF8,
-        _wire.DATA_NOT_UTF8,
+        _ticket_format.NOT_ASCII,
+        _ticket_format.TOO_SHORT,
+        _ticket_format.BAD_DIGEST,
+        _ticket_format.BAD_TIME,
+        _ticket_format.MISSING_PARTS,
+        _ticket_format.TOO_MANY_PARTS,
+        _ticket_format.BAD_UID,
+        _ticket_format.BAD_TOKENS,
+        _ticket_format.BAD_DATA,
+        _ticket_format.UID_NOT_UTF8,
+        _ticket_format.TOKEN_NOT_UTF8,
+        _ticket_format.DATA_NOT_UTF8,
     }
 
 
@@ -224,9 +224,9 @@ def test_every_escape(core):
     for byte in range(256):
         escape = f"%{byte:02X}"
         for where, make, not_utf8, bad_form in (
-            ("uid", lambda e: e + "!!", _wire.UID_NOT_UTF8, _wire.BAD_UID),
-            ("tokens", lambda e: "!x," + e + "!", _wire.TOKEN_NOT_UTF8, _wire.BAD_TOKENS),
-            ("data", lambda e: "!!" + e, _wire.DATA_NOT_UTF8, _wire.BAD_DATA),
+            ("uid", lambda e: e + "!!", _ticket_format.UID_NOT_UTF8, _ticket_format.BAD_UID),
+            ("tokens", lambda e: "!x," + e + "!", _ticket_format.TOKEN_NOT_UTF8, _ticket_format.BAD_TOKENS),
+            ("data", lambda e: "!!" + e, _ticket_format.DATA_NOT_UTF8, _ticket_format.BAD_DATA),
         ):
             ticket = prefix + make(escape)
             if chr(byte) in SAFE:
@@ -246,15 +246,15 @@ def test_every_raw_ascii_character(core):
     for code in range(128):
         char = chr(code)
         cases = [
-            (char + "!!", _wire.BAD_UID),
-            ("!" + char + "!", _wire.BAD_TOKENS),
-            ("!!" + char, _wire.BAD_DATA),
+            (char + "!!", _ticket_format.BAD_UID),
+            ("!" + char + "!", _ticket_format.BAD_TOKENS),
+            ("!!" + char, _ticket_format.BAD_DATA),
         ]
         for rest, bad in cases:
             ticket = prefix + rest
             if char == "!":
-                expect_parse_error(factory.parse, ticket, _wire.TOO_MANY_PARTS)
-            elif char in SAFE or (char == "," and bad == _wire.BAD_TOKENS):
+                expect_parse_error(factory.parse, ticket, _ticket_format.TOO_MANY_PARTS)
+            elif char in SAFE or (char == "," and bad == _ticket_format.BAD_TOKENS):
                 factory.parse(ticket)
             else:
                 expect_parse_error(factory.parse, ticket, bad)
@@ -304,9 +304,9 @@ def test_utf8_validation_matches_python_decoder(core):
         except UnicodeDecodeError:
             expected = None
         for rest, index, error in (
-            (quoted + "!!", 1, _wire.UID_NOT_UTF8),
-            ("a!x," + quoted + "!", 2, _wire.TOKEN_NOT_UTF8),
-            ("a!!" + quoted, 3, _wire.DATA_NOT_UTF8),
+            (quoted + "!!", 1, _ticket_format.UID_NOT_UTF8),
+            ("a!x," + quoted + "!", 2, _ticket_format.TOKEN_NOT_UTF8),
+            ("a!!" + quoted, 3, _ticket_format.DATA_NOT_UTF8),
         ):
             try:
                 info = factory.parse(prefix + rest)
@@ -341,9 +341,11 @@ def test_utf8_validation_random(core, raw, where):
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        message = {"uid": _wire.UID_NOT_UTF8, "token": _wire.TOKEN_NOT_UTF8, "data": _wire.DATA_NOT_UTF8}[
-            where
-        ]
+        message = {
+            "uid": _ticket_format.UID_NOT_UTF8,
+            "token": _ticket_format.TOKEN_NOT_UTF8,
+            "data": _ticket_format.DATA_NOT_UTF8,
+        }[where]
         expect_parse_error(factory.parse, ticket, message)
         expect_parse_error(lambda t: factory.validate(t, None, 0), ticket, message)
     else:
@@ -435,8 +437,8 @@ def test_non_ascii_bytes_ticket(core, raw):
     good = factory.new("u", valid_until=5).encode()
     raw = good[:-1] + b"\xe9" if raw is None else raw
     for form in (raw, bytearray(raw), memoryview(raw)):
-        expect_parse_error(factory.parse, form, _wire.NOT_ASCII)
-        expect_parse_error(factory.validate, form, _wire.NOT_ASCII)
+        expect_parse_error(factory.parse, form, _ticket_format.NOT_ASCII)
+        expect_parse_error(factory.validate, form, _ticket_format.NOT_ASCII)
 
 
 def test_str_subclass_ticket(core):
@@ -459,7 +461,7 @@ def test_ticket_of_wrong_type(core, ticket):
         with pytest.raises(TypeError) as err:
             call(ticket)
         assert not isinstance(err.value, TicketError)
-        assert str(err.value) == _wire.TICKET_TYPE_ERROR.format(type(ticket).__name__)
+        assert str(err.value) == _ticket_format.TICKET_TYPE_ERROR.format(type(ticket).__name__)
 
 
 # --- only TicketError from any str/bytes input ----------------------------------------------
@@ -529,7 +531,7 @@ def test_unencodable_fields_are_a_parse_error(core):
     with pytest.raises(UnicodeError):
         factory.new(long_uid, valid_until=5, encoding="idna")
     ticket = factory.new(long_uid, valid_until=5)
-    expect_parse_error(lambda t: factory.validate(t, None, 0, "idna"), ticket, _wire.NOT_ENCODABLE)
+    expect_parse_error(lambda t: factory.validate(t, None, 0, "idna"), ticket, _ticket_format.NOT_ENCODABLE)
 
 
 # --- constant-time comparison -----------------------------------------------------------------
@@ -971,7 +973,7 @@ def test_every_ascii_character_inside_long_fields(both_cores, position):
             ticket = base[:index] + chr(code) + base[index + 1 :]
             results = [outcome_of(factory.parse, ticket) for factory in (compiled, pure)]
             assert results[0] == results[1], (start, position, code)
-            safe = chr(code) in _wire.SAFE_CHARACTERS
+            safe = chr(code) in _ticket_format.SAFE_CHARACTERS
             assert (results[0][0] == "ok") == (safe or (code == ord(",") and start == tokens_start)), (
                 start,
                 position,

@@ -3,7 +3,7 @@
 Used when the compiled core (``ticket_auth._ticketcore``) is not built, on interpreters
 other than CPython, or when ``TICKET_AUTH_NO_EXTENSIONS=1`` is set. It behaves exactly like
 the compiled core: same results, same errors, same messages. The order of the checks is
-documented in ``ticket_auth._wire``.
+documented in ``ticket_auth._ticket_format``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import time
 from codecs import unicode_escape_decode as _unicode_escape_decode
 from urllib.parse import quote
 
-from . import _authtkt, _wire
-from ._digest import check_max_length, check_secrets, ip_prefix, resolve_hashalg
+from . import _authtkt_format, _ticket_format
+from ._arguments import check_max_length, check_secrets, ip_prefix, resolve_hashalg
 from .exception import TicketDigestError, TicketExpired, TicketParseError
 from .ticket_info import AuthTktInfo, FallbackAuthTktInfo, FallbackTicketInfo, TicketInfo
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from _typeshed import ConvertibleToInt, ReadableBuffer
 
-    from ._digest import ClientIP, HashConstructor
+    from ._arguments import ClientIP, HashConstructor
 
     # A field of a ticket as new takes it (str, or bytes that are quoted as they are).
     Field: TypeAlias = str | bytes | bytearray
@@ -77,8 +77,8 @@ def _quote_tokens(tokens: Iterable[Field] | None) -> str:
     if not tokens:
         return ""
     if isinstance(tokens, (str, bytes, bytearray)):
-        raise TypeError(_wire.TOKENS_STR_ERROR.format(type(tokens).__name__))
-    return ",".join([_quote(token, _wire.TOKEN_TYPE_ERROR) for token in tokens])
+        raise TypeError(_ticket_format.TOKENS_STR_ERROR.format(type(tokens).__name__))
+    return ",".join([_quote(token, _ticket_format.TOKEN_TYPE_ERROR) for token in tokens])
 
 
 def _client_prefix(client_ip: ClientIP) -> bytes:
@@ -134,7 +134,7 @@ class TicketFactory:
     ) -> None:
         # Configured once (as the compiled core, which reads its fields without a lock).
         if getattr(self, "_secrets", None) is not None:
-            raise TypeError(_wire.REINIT_ERROR.format(type(self).__qualname__))
+            raise TypeError(_ticket_format.REINIT_ERROR.format(type(self).__qualname__))
         # Everything is checked before anything is assigned: a failed call changes nothing.
         secrets = check_secrets(secret, fallback_secrets)
         constructor, digest_size = resolve_hashalg(hashalg)
@@ -167,16 +167,16 @@ class TicketFactory:
         encoding: str = "utf-8",
     ) -> str:
         """Mint a ticket (str). ``tokens`` is a sequence of str/bytes; see the README."""
-        until = _wire.check_valid_until(valid_until)
-        uid = _quote(user_id, _wire.USER_ID_TYPE_ERROR)
+        until = _ticket_format.check_valid_until(valid_until)
+        uid = _quote(user_id, _ticket_format.USER_ID_TYPE_ERROR)
         token_text = _quote_tokens(tokens)
-        data_text = _quote(user_data, _wire.USER_DATA_TYPE_ERROR) if user_data else ""
+        data_text = _quote(user_data, _ticket_format.USER_DATA_TYPE_ERROR) if user_data else ""
         data0 = _client_prefix(client_ip) + until.to_bytes(4, "big")
         signed = f"{uid}\0{token_text}\0{data_text}"
-        data1 = signed.encode("ascii" if encoding in _wire.ASCII_COMPATIBLE_ENCODINGS else encoding)
+        data1 = signed.encode("ascii" if encoding in _ticket_format.ASCII_COMPATIBLE_ENCODINGS else encoding)
         ticket = f"{self._digest(data0, data1, self._secrets[0])}{until:08x}{uid}!{token_text}!{data_text}"
         if self._max_length is not None and len(ticket) > self._max_length:
-            raise ValueError(_wire.NEW_TOO_LONG_ERROR.format(len(ticket), self._max_length))
+            raise ValueError(_ticket_format.NEW_TOO_LONG_ERROR.format(len(ticket), self._max_length))
         return ticket
 
     def validate(
@@ -195,13 +195,13 @@ class TicketFactory:
         info, signed = self._parse(ticket, text)
         data0 = _client_prefix(client_ip) + info.valid_until.to_bytes(4, "big")
         signed = signed.replace("!", "\0")
-        if encoding in _wire.ASCII_COMPATIBLE_ENCODINGS:
+        if encoding in _ticket_format.ASCII_COMPATIBLE_ENCODINGS:
             data1 = signed.encode("ascii")
         else:
             try:
                 data1 = signed.encode(encoding)
             except UnicodeError:
-                raise TicketParseError(ticket, _wire.NOT_ENCODABLE) from None
+                raise TicketParseError(ticket, _ticket_format.NOT_ENCODABLE) from None
         for index, secret in enumerate(self._secrets):  # noqa: B007 - read after the loop
             if hmac.compare_digest(self._digest(data0, data1, secret), info.digest):
                 break
@@ -218,9 +218,9 @@ class TicketFactory:
         return self._parse(ticket, self._text(ticket))[0]
 
     def _text(self, ticket: str | ReadableBuffer) -> str:
-        text = _exact_str(ticket) if isinstance(ticket, str) else _wire.ascii_text(ticket)
+        text = _exact_str(ticket) if isinstance(ticket, str) else _ticket_format.ascii_text(ticket)
         if self._max_length is not None and len(text) > self._max_length:
-            raise TicketParseError(ticket, _wire.TOO_LONG)
+            raise TicketParseError(ticket, _ticket_format.TOO_LONG)
         return text
 
     def _parse(self, ticket: str | ReadableBuffer, text: str) -> tuple[TicketInfo, str]:
@@ -233,43 +233,43 @@ class TicketFactory:
             raise TicketParseError(ticket, self._diagnose(text))
         user_id = _unquote_utf8(uid)
         if user_id is None:
-            raise TicketParseError(ticket, _wire.UID_NOT_UTF8)
+            raise TicketParseError(ticket, _ticket_format.UID_NOT_UTF8)
         tokens: tuple[str, ...] = ()
         if token_text:
             tokens = tuple(token_text.split(","))
             if "%" in token_text:
                 unquoted = tuple([_unquote_utf8(token) for token in tokens])
                 if None in unquoted:
-                    raise TicketParseError(ticket, _wire.TOKEN_NOT_UTF8)
+                    raise TicketParseError(ticket, _ticket_format.TOKEN_NOT_UTF8)
                 tokens = unquoted  # type: ignore[assignment]  # no None left
         user_data = _unquote_utf8(data)
         if user_data is None:
-            raise TicketParseError(ticket, _wire.DATA_NOT_UTF8)
+            raise TicketParseError(ticket, _ticket_format.DATA_NOT_UTF8)
         info = _new_info(TicketInfo, (digest, user_id, tokens, user_data, int(hex_time, 16)))
         return info, text[self._hex_len + 8 :]
 
     def _diagnose(self, text: str) -> str:
         """The message for a ticket the pattern rejected: the first check it fails."""
         if not text.isascii():
-            return _wire.NOT_ASCII
+            return _ticket_format.NOT_ASCII
         hex_len = self._hex_len
         if len(text) < hex_len + 8:
-            return _wire.TOO_SHORT
+            return _ticket_format.TOO_SHORT
         if not _HEX_RE.fullmatch(text, 0, hex_len):
-            return _wire.BAD_DIGEST
+            return _ticket_format.BAD_DIGEST
         if not _HEX_RE.fullmatch(text, hex_len, hex_len + 8):
-            return _wire.BAD_TIME
+            return _ticket_format.BAD_TIME
         parts = text[hex_len + 8 :].split("!")
         if len(parts) < 3:
-            return _wire.MISSING_PARTS
+            return _ticket_format.MISSING_PARTS
         if len(parts) > 3:
-            return _wire.TOO_MANY_PARTS
+            return _ticket_format.TOO_MANY_PARTS
         uid, token_text, _data = parts
         if not _FIELD_RE.fullmatch(uid):
-            return _wire.BAD_UID
+            return _ticket_format.BAD_UID
         if not _TOKENS_RE.fullmatch(token_text):
-            return _wire.BAD_TOKENS
-        return _wire.BAD_DATA
+            return _ticket_format.BAD_TOKENS
+        return _ticket_format.BAD_DATA
 
 
 # --- mod_auth_tkt ---------------------------------------------------------------------------------
@@ -284,13 +284,13 @@ def _authtkt_field(value: object, what: str, forbid_bang: bool) -> bytes:
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise ValueError(_authtkt.UTF8_ERROR.format(what)) from None
+            raise ValueError(_authtkt_format.UTF8_ERROR.format(what)) from None
     else:
-        raise TypeError(_authtkt.FIELD_TYPE_ERROR.format(what, type(value).__name__))
+        raise TypeError(_authtkt_format.FIELD_TYPE_ERROR.format(what, type(value).__name__))
     if b"\0" in raw:
-        raise ValueError(_authtkt.NUL_ERROR.format(what))
+        raise ValueError(_authtkt_format.NUL_ERROR.format(what))
     if forbid_bang and b"!" in raw:
-        raise ValueError(_authtkt.BANG_ERROR.format(what))
+        raise ValueError(_authtkt_format.BANG_ERROR.format(what))
     return raw
 
 
@@ -298,7 +298,7 @@ def _authtkt_ip4(client_ip: ClientIP) -> bytes:
     """The 4 address bytes a mod_auth_tkt ticket is bound to (0.0.0.0 when unbound)."""
     prefix = _client_prefix(client_ip)
     if len(prefix) != 5:
-        raise ValueError(_authtkt.IPV6_ERROR.format(client_ip))
+        raise ValueError(_authtkt_format.IPV6_ERROR.format(client_ip))
     return prefix[1:]
 
 
@@ -320,14 +320,14 @@ class AuthTktFactory:
         digest: str,
         *,
         fallback_secrets: Iterable[ReadableBuffer] = (),
-        timeout: int = _authtkt.DEFAULT_TIMEOUT,
+        timeout: int = _authtkt_format.DEFAULT_TIMEOUT,
         max_length: int | None = None,
     ) -> None:
         if getattr(self, "_secrets", None) is not None:
-            raise TypeError(_wire.REINIT_ERROR.format(type(self).__qualname__))
+            raise TypeError(_ticket_format.REINIT_ERROR.format(type(self).__qualname__))
         secrets = check_secrets(secret, fallback_secrets)
-        constructor, digest_size = resolve_hashalg(_authtkt.check_digest(digest))
-        timeout = _authtkt.check_timeout(timeout)
+        constructor, digest_size = resolve_hashalg(_authtkt_format.check_digest(digest))
+        timeout = _authtkt_format.check_timeout(timeout)
         max_length = check_max_length(max_length)
         self._secrets, self._hash, self._digest = secrets, constructor, digest
         self._hex_len, self._timeout, self._max_length = 2 * digest_size, timeout, max_length
@@ -354,18 +354,20 @@ class AuthTktFactory:
     ) -> str:
         """A cookie value (base64 by default, the raw ticket text with ``raw=True``)."""
         issued = (
-            int(time.time()) if timestamp is None else _wire.to_int(timestamp, _authtkt.TIMESTAMP_RANGE_ERROR)
+            int(time.time())
+            if timestamp is None
+            else _ticket_format.to_int(timestamp, _authtkt_format.TIMESTAMP_RANGE_ERROR)
         )
-        if not 0 <= issued <= _authtkt.MAX_TIMESTAMP:
-            raise ValueError(_authtkt.TIMESTAMP_RANGE_ERROR.format(issued))
+        if not 0 <= issued <= _authtkt_format.MAX_TIMESTAMP:
+            raise ValueError(_authtkt_format.TIMESTAMP_RANGE_ERROR.format(issued))
         uid = _authtkt_field(user_id, "user_id", True)
         token_text = b""
         if tokens:
             if isinstance(tokens, (str, bytes, bytearray)):
-                raise TypeError(_authtkt.TOKENS_STR_ERROR.format(type(tokens).__name__))
+                raise TypeError(_authtkt_format.TOKENS_STR_ERROR.format(type(tokens).__name__))
             parts = [_authtkt_field(token, "a token", True) for token in tokens]
             if any(b"," in part for part in parts):
-                raise ValueError(_authtkt.COMMA_ERROR)
+                raise ValueError(_authtkt_format.COMMA_ERROR)
             token_text = b",".join(parts)
         data = _authtkt_field(user_data, "user_data", False) if user_data else b""
         ip4 = _authtkt_ip4(client_ip)
@@ -374,11 +376,11 @@ class AuthTktFactory:
         middle = b"!" + token_text + b"!" if token_text or b"!" in data else b"!"
         ticket = f"{digest}{issued:08x}".encode("ascii") + uid + middle + data
         if raw and ticket.endswith(b'"'):
-            raise ValueError(_authtkt.RAW_QUOTE_ERROR)
+            raise ValueError(_authtkt_format.RAW_QUOTE_ERROR)
         cookie = ticket.decode("utf-8") if raw else binascii.b2a_base64(ticket, newline=False).decode("ascii")
         size = len(ticket) if raw else len(cookie)  # bytes, as validate counts them
         if self._max_length is not None and size > self._max_length:
-            raise ValueError(_authtkt.NEW_TOO_LONG_ERROR.format(size, self._max_length))
+            raise ValueError(_authtkt_format.NEW_TOO_LONG_ERROR.format(size, self._max_length))
         return cookie
 
     def _parse(self, cookie: str | ReadableBuffer) -> tuple[bytes, int, int]:
@@ -388,33 +390,33 @@ class AuthTktFactory:
             # UTF-8 has at least one byte per character: more characters than max_length is
             # too long, whatever they are (and nothing is encoded).
             if self._max_length is not None and len(text) > self._max_length:
-                raise TicketParseError(cookie, _authtkt.TOO_LONG)
+                raise TicketParseError(cookie, _authtkt_format.TOO_LONG)
             try:
                 value = text.encode("utf-8")
             except UnicodeEncodeError:
-                raise TicketParseError(cookie, _authtkt.NOT_ENCODABLE) from None
+                raise TicketParseError(cookie, _authtkt_format.NOT_ENCODABLE) from None
         else:
             try:
                 view = memoryview(cookie)
             except TypeError:
-                raise TypeError(_authtkt.COOKIE_TYPE_ERROR.format(type(cookie).__name__)) from None
+                raise TypeError(_authtkt_format.COOKIE_TYPE_ERROR.format(type(cookie).__name__)) from None
             with view:
                 value = view.tobytes()
         if self._max_length is not None and len(value) > self._max_length:
-            raise TicketParseError(cookie, _authtkt.TOO_LONG)
-        ticket = _authtkt.unwrap(cookie, value)
+            raise TicketParseError(cookie, _authtkt_format.TOO_LONG)
+        ticket = _authtkt_format.unwrap(cookie, value)
         hex_len = self._hex_len
         if len(ticket) < hex_len + 8:
-            raise TicketParseError(cookie, _authtkt.TOO_SHORT)
+            raise TicketParseError(cookie, _authtkt_format.TOO_SHORT)
         if not _HEX_BYTES_RE.fullmatch(ticket, 0, hex_len):
-            raise TicketParseError(cookie, _authtkt.BAD_DIGEST)
+            raise TicketParseError(cookie, _authtkt_format.BAD_DIGEST)
         if not _HEX_BYTES_RE.fullmatch(ticket, hex_len, hex_len + 8):
-            raise TicketParseError(cookie, _authtkt.BAD_TIME)
+            raise TicketParseError(cookie, _authtkt_format.BAD_TIME)
         first = ticket.find(b"!", hex_len + 8)
         if first < 0:
-            raise TicketParseError(cookie, _authtkt.MISSING_SEPARATOR)
+            raise TicketParseError(cookie, _authtkt_format.MISSING_SEPARATOR)
         if b"\0" in ticket:
-            raise TicketParseError(cookie, _authtkt.HAS_NUL)
+            raise TicketParseError(cookie, _authtkt_format.HAS_NUL)
         return ticket, first, ticket.find(b"!", first + 1)
 
     def _fields(
@@ -425,9 +427,9 @@ class AuthTktFactory:
         data = ticket[second + 1 :] if second >= 0 else ticket[first + 1 :]
         texts = []
         for raw, message in (
-            (uid, _authtkt.UID_NOT_UTF8),
-            (token_text, _authtkt.TOKENS_NOT_UTF8),
-            (data, _authtkt.DATA_NOT_UTF8),
+            (uid, _authtkt_format.UID_NOT_UTF8),
+            (token_text, _authtkt_format.TOKENS_NOT_UTF8),
+            (data, _authtkt_format.DATA_NOT_UTF8),
         ):
             try:
                 texts.append(raw.decode("utf-8"))
@@ -467,7 +469,9 @@ class AuthTktFactory:
         if self._timeout:
             if now is None:
                 now = time.time()
-            if (timestamp + self._timeout) & _authtkt.MAX_TIMESTAMP < int(now) & _authtkt.MAX_TIMESTAMP:
+            if (timestamp + self._timeout) & _authtkt_format.MAX_TIMESTAMP < int(
+                now
+            ) & _authtkt_format.MAX_TIMESTAMP:
                 raise TicketExpired(cookie)
         return self._info(AuthTktInfo if index == 0 else FallbackAuthTktInfo, ticket, texts)
 

@@ -413,26 +413,17 @@ def _factory_class(args: argparse.Namespace, classes: _Classes) -> _FactoryClass
     given = classes[1] if authtkt else classes[0]
     if given is not None:
         return given
-    core = getattr(args, "core", None)
-    if core == "compiled":
-        try:
-            from . import _ticketcore as compiled
-        except ImportError:
-            raise UsageError(
-                "the compiled core is not available in this installation; use --core pure"
-            ) from None
-        return compiled.AuthTktFactory if authtkt else compiled.TicketFactory
-    if core == "pure":
-        from . import _ticketcore_py as pure
+    from . import _core
 
-        return pure.AuthTktFactory if authtkt else pure.TicketFactory
-    if authtkt:
-        from .mod_auth_tkt import AuthTktFactory
-
-        return AuthTktFactory
-    from .ticket_factory import TicketFactory
-
-    return TicketFactory
+    name = getattr(args, "core", None)
+    if name is None:
+        module_factory = _core.AuthTktFactory if authtkt else _core.TicketFactory
+        return module_factory
+    try:
+        module = _core.load_core(name)
+    except ModuleNotFoundError:
+        raise UsageError(f"the {name} core is not available in this installation; use --core pure") from None
+    return module.AuthTktFactory if authtkt else module.TicketFactory
 
 
 def _check_options(args: argparse.Namespace) -> None:
@@ -449,9 +440,9 @@ def _check_options(args: argparse.Namespace) -> None:
             )
         client_ip = getattr(args, "client_ip", None)
         if client_ip is not None and ipaddress.ip_address(client_ip).version != 4:
-            from . import _authtkt
+            from . import _authtkt_format
 
-            raise UsageError(_authtkt.IPV6_ERROR.format(client_ip))
+            raise UsageError(_authtkt_format.IPV6_ERROR.format(client_ip))
 
 
 def _hashalg(args: argparse.Namespace) -> str:
@@ -670,9 +661,14 @@ def _shorter_digest_hint(
     args: argparse.Namespace, cls: _FactoryClass, ticket: str, msg: str, hashalg: str
 ) -> str | None:
     """The usual cause of these parse errors: a ticket minted with a shorter digest."""
-    from . import _authtkt, _wire
+    from . import _authtkt_format, _ticket_format
 
-    if msg not in (_wire.TOO_SHORT, _wire.BAD_DIGEST, _authtkt.TOO_SHORT, _authtkt.BAD_DIGEST):
+    if msg not in (
+        _ticket_format.TOO_SHORT,
+        _ticket_format.BAD_DIGEST,
+        _authtkt_format.TOO_SHORT,
+        _authtkt_format.BAD_DIGEST,
+    ):
         return None
     others = _parsing_algorithms(cls, ticket, _algorithms(args), skip=hashalg.lower())
     if not others:

@@ -20,22 +20,7 @@
   with ``"``, which Apache drops) are a ``ValueError`` when minting.
 """
 
-import os
-import sys
-
+from ._core import AuthTktFactory
 from .ticket_info import AuthTktInfo, FallbackAuthTktInfo
 
 __all__ = ["AuthTktFactory", "AuthTktInfo", "FallbackAuthTktInfo"]
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
-
-if TYPE_CHECKING:
-    # Type checkers read the pure core; _ticketcore.pyi says the compiled one is the same.
-    from ._ticketcore_py import AuthTktFactory
-elif os.environ.get("TICKET_AUTH_NO_EXTENSIONS") or sys.implementation.name != "cpython":
-    from ._ticketcore_py import AuthTktFactory
-else:
-    try:
-        from ._ticketcore import AuthTktFactory
-    except ImportError:
-        from ._ticketcore_py import AuthTktFactory

@@ -10,34 +10,7 @@
 
 from __future__ import annotations
 
-import os
-import sys
-
+from ._core import CORE, TicketFactory
 from .ticket_info import TicketInfo
 
 __all__ = ["CORE", "TicketFactory", "TicketInfo"]
-
-# typing.TYPE_CHECKING without importing typing, which `import ticket_auth` does not need.
-TYPE_CHECKING = False
-
-if TYPE_CHECKING:
-    from typing import Literal
-
-    # Type checkers read the pure core; the compiled one has the same API, as its stub
-    # (_ticketcore.pyi, checked against the built extension by stubtest) says.
-    from ._ticketcore_py import TicketFactory
-
-    CORE: Literal["compiled", "pure"]
-elif os.environ.get("TICKET_AUTH_NO_EXTENSIONS") or sys.implementation.name != "cpython":
-    from ._ticketcore_py import TicketFactory
-
-    CORE = "pure"
-else:
-    try:
-        from ._ticketcore import TicketFactory
-    except ImportError:
-        from ._ticketcore_py import TicketFactory
-
-        CORE = "pure"
-    else:
-        CORE = "compiled"

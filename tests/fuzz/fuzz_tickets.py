@@ -47,15 +47,14 @@ CORE_NAMES = ("compiled", "pure")
 def load_cores(src_dir=None):
     """``(compiled_module, pure_module)``; with ``src_dir``, the whole package (both cores and
     the modules they share) is imported from that snapshot, e.g. the sanitizer build."""
-    import importlib
-
     if src_dir:
         src_dir = os.path.abspath(src_dir)
         if "ticket_auth" in sys.modules:
             raise RuntimeError("ticket_auth was imported before the fuzzed snapshot could be chosen")
         sys.path.insert(0, src_dir)
-    compiled = importlib.import_module("ticket_auth._ticketcore")
-    pure = importlib.import_module("ticket_auth._ticketcore_py")
+    from ticket_auth._core import load_core
+
+    compiled, pure = load_core("compiled"), load_core("pure")
     if src_dir:
         for module in (compiled, pure):
             if not os.path.abspath(module.__file__).startswith(src_dir + os.sep):
@@ -413,21 +412,25 @@ class Checker:
     """``check(data)`` for one pair of cores; factory configurations are built lazily."""
 
     def __init__(self, compiled, pure):
-        from ticket_auth import _authtkt, _wire
+        from ticket_auth import _authtkt_format, _ticket_format
         from ticket_auth.exception import TicketDigestError, TicketError, TicketExpired, TicketParseError
 
         self.modules = (compiled, pure)
         self._configs = {}
         self.TicketError, self.TicketParseError = TicketError, TicketParseError
         self.TicketDigestError, self.TicketExpired = TicketDigestError, TicketExpired
-        self.unwrap = _authtkt.unwrap
-        self.not_encodable = _wire.NOT_ENCODABLE
+        self.unwrap = _authtkt_format.unwrap
+        self.not_encodable = _ticket_format.NOT_ENCODABLE
         self.messages = {
             "ticket": {
-                v for k, v in vars(_wire).items() if k.isupper() and isinstance(v, str) and "{" not in v
+                v
+                for k, v in vars(_ticket_format).items()
+                if k.isupper() and isinstance(v, str) and "{" not in v
             },
             "authtkt": {
-                v for k, v in vars(_authtkt).items() if k.isupper() and isinstance(v, str) and "{" not in v
+                v
+                for k, v in vars(_authtkt_format).items()
+                if k.isupper() and isinstance(v, str) and "{" not in v
             },
         }
         for kind in self.messages:

@@ -29,10 +29,11 @@ _KEPT = ("TICKET_AUTH_OFFLINE", "TICKET_AUTH_TA014_DIR")
 
 
 def project_version():
-    """``[project] version`` from pyproject.toml (no tomllib on Python 3.10)."""
-    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    match = re.search(r'^version = "([^"]+)"$', text, re.M)
-    assert match, "no version in pyproject.toml"
+    """``__version__`` from src/ticket_auth/__init__.py, the one place the version is written
+    (pyproject.toml reads it from there: ``dynamic = ["version"]``)."""
+    text = (ROOT / "src" / "ticket_auth" / "__init__.py").read_text(encoding="utf-8")
+    match = re.search(r'^__version__ = "([^"]+)"$', text, re.M)
+    assert match, "no __version__ in src/ticket_auth/__init__.py"
     return match.group(1)
 
 
