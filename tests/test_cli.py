@@ -1139,8 +1139,9 @@ def test_cores_read_each_others_tickets(run, both_cores, fmt, crossed):
         "é!",
     )
     timeout = [] if fmt == "ticket_auth" else ["--timeout", "7200"]
-    argv = ["inspect", ticket, "--format", fmt, "--now", str(NOW), *timeout, "--json"]
-    shown = run("--core", reader, *argv).json
+    shown = run(
+        "--core", reader, "inspect", ticket, "--format", fmt, "--now", str(NOW), *timeout, "--json"
+    ).json
     del valid["valid"]
     assert shown == {**valid, "verified": False, "hashalg_guessed": True}  # the same fields
     assert run("--core", reader, *argv, "--client-ip", "10.0.0.2").json["error"] == "bad_digest"
