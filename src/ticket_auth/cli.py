@@ -22,7 +22,7 @@ import os
 import sys
 import time
 
-from . import _authtkt_format, _core, _ticket_format
+from . import __version__, _authtkt_format, _core, _ticket_format
 from .exception import TicketDigestError, TicketError, TicketExpired, TicketParseError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
@@ -45,7 +45,7 @@ MOD_AUTH_TKT = "mod_auth_tkt"
 _DUMMY_SECRET = b"inspect-without-secret"
 
 _BAD_DIGEST_REASON = "bad digest (wrong secret, wrong client IP, wrong hash algorithm, or tampered)"
-_HISTORY = "shell history and ps"
+_NEVER_ON_COMMAND_LINE = "never taken from the command line"
 _USE_ENV_OR_FILE = f"set the {SECRET_ENV} environment variable or pass --secret-file PATH"
 _NO_DIGEST_TYPE = (
     "--format mod_auth_tkt needs the digest type: pass --hashalg md5|sha256|sha512 (TKTAuthDigestType); "
@@ -55,9 +55,7 @@ _AUTHTKT_LIFETIME = (
     "a mod_auth_tkt ticket carries its issue time (--timestamp EPOCH, default now), and its "
     "lifetime is TKTAuthTimeout, given with --timeout SECONDS to 'validate'"
 )
-_WRAPPED = "{} (Apache counts time modulo 2**32)"
 _CARRIES_EXPIRY = "a ticket_auth ticket carries its expiry"
-_UNKNOWN_EXPIRY = "unknown: pass --timeout SECONDS (TKTAuthTimeout)"
 
 
 class UsageError(Exception):
@@ -73,6 +71,7 @@ class _TicketAuthFormat:
 
     factory = "TicketFactory"  # the class's name in a core module
     default_hashalg: str | None = _ticket_format.DEFAULT_HASHALG
+    default_timeout: int | None = None
     canonical = staticmethod(str)  # the hash algorithm's name as --json shows it
     # Tried by inspect without --hashalg, longest digest first: a user id that starts with hex
     # digits can make a shorter digest parse too, never a longer one that does not fit.
@@ -80,11 +79,12 @@ class _TicketAuthFormat:
     short_digest_errors = (_ticket_format.TOO_SHORT, _ticket_format.BAD_DIGEST)  # hint at a shorter one
     json: ClassVar[dict[str, Any]] = {}  # in every JSON object
     utf8_only = ipv4_only = False
-    refused: tuple[tuple[str, str, str], ...] = (  # options of the other format: (attribute, option, why)
-        ("timestamp", "--timestamp", f"{_CARRIES_EXPIRY}: use --valid-for or --valid-until"),
-        ("raw", "--raw", "a ticket_auth ticket has a single form"),
-        ("timeout", "--timeout", _CARRIES_EXPIRY),
-    )
+    expired = "expired at {valid_until_iso} ({ago} ago)"
+    refused: ClassVar[dict[str, str]] = {  # the other format's options, and why they do not apply
+        "--timestamp": f"{_CARRIES_EXPIRY}: use --valid-for or --valid-until",
+        "--raw": "a ticket_auth ticket has a single form",
+        "--timeout": _CARRIES_EXPIRY,
+    }
 
     @staticmethod
     def new(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], str | None]:
@@ -103,19 +103,10 @@ class _TicketAuthFormat:
         return {"valid_until": valid_until, "encoding": args.encoding or "utf-8"}, {}, note
 
     @staticmethod
-    def options(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], int | None]:
-        """(arguments for the factory, arguments for ``validate``, the timeout)."""
-        return {}, {"encoding": args.encoding or "utf-8"}, None
-
-    @staticmethod
     def fields(info: Any, now: float, timeout: int | None) -> dict[str, Any]:
         until: int = info.valid_until
         expiry = _expiry(until, now, until <= now)  # as TicketFactory.validate decides it
         return {**_user_fields(info), "valid_until": until, "valid_until_iso": _iso(until), **expiry}
-
-    @staticmethod
-    def expired_reason(fields: dict[str, Any]) -> str:
-        return f"expired at {fields['valid_until_iso']} ({_duration(fields['seconds_left'])} ago)"
 
 
 class _AuthTktFormat(_TicketAuthFormat):
@@ -124,15 +115,14 @@ class _AuthTktFormat(_TicketAuthFormat):
 
     factory = "AuthTktFactory"
     default_hashalg = None  # MD5, Apache's default, is never chosen silently
+    default_timeout = _authtkt_format.DEFAULT_TIMEOUT
     canonical = staticmethod(_authtkt_format.check_digest)
     hashalgs = tuple(sorted(_authtkt_format.DIGESTS, key=lambda name: -hashlib.new(name).digest_size))
     short_digest_errors = (_authtkt_format.TOO_SHORT, _authtkt_format.BAD_DIGEST)
     json: ClassVar[dict[str, Any]] = {"format": MOD_AUTH_TKT}
     utf8_only = ipv4_only = True
-    refused = (
-        ("valid_for", "--valid-for", _AUTHTKT_LIFETIME),
-        ("valid_until", "--valid-until", _AUTHTKT_LIFETIME),
-    )
+    expired = "expired at {expires_at_iso} ({ago} ago; issued at {timestamp_iso}, timeout {timeout}s)"
+    refused: ClassVar[dict[str, str]] = {"--valid-for": _AUTHTKT_LIFETIME, "--valid-until": _AUTHTKT_LIFETIME}
 
     @staticmethod
     def new(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], str | None]:
@@ -140,40 +130,26 @@ class _AuthTktFormat(_TicketAuthFormat):
         return {"timestamp": timestamp, "raw": args.raw}, {"timestamp": timestamp}, None
 
     @staticmethod
-    def options(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], int | None]:
-        timeout = _authtkt_format.DEFAULT_TIMEOUT if args.timeout is None else args.timeout
-        return {"timeout": timeout}, {}, timeout
-
-    @staticmethod
     def fields(info: Any, now: float, timeout: int | None) -> dict[str, Any]:
         """``timeout`` None (inspect without --timeout): the expiry is unknown; 0: never."""
         timestamp: int = info.timestamp
         age = -_seconds_left(timestamp, now)
         issued = f"issued {_duration(age)} ago" if age >= 0 else f"issued in the future (in {_duration(age)})"
-        expires_at = timestamp + timeout if timeout else None
-        if expires_at is not None:
-            expiry = _expiry(expires_at, now, _authtkt_format.expired(timestamp, timeout or 0, now))
-        elif timeout is None:
-            expiry = {"expired": None, "seconds_left": None, "expiry": _UNKNOWN_EXPIRY}
-        else:
-            expiry = {"expired": False, "seconds_left": None, "expiry": "no timeout"}
+        fields = {**_user_fields(info), "timestamp": timestamp, "timestamp_iso": _iso(timestamp)}
+        fields.update(issued=issued, timeout=timeout, expires_at=None, expires_at_iso=None)
+        if not timeout:  # None: unknown (inspect without --timeout); 0: it never expires
+            expiry = "unknown: pass --timeout SECONDS (TKTAuthTimeout)" if timeout is None else "no timeout"
+            return {
+                **fields,
+                "expired": None if timeout is None else False,
+                "seconds_left": None,
+                "expiry": expiry,
+            }
+        fields.update(expires_at=timestamp + timeout, expires_at_iso=_iso(timestamp + timeout))
         return {
-            **_user_fields(info),
-            "timestamp": timestamp,
-            "timestamp_iso": _iso(timestamp),
-            "issued": issued,
-            "timeout": timeout,
-            "expires_at": expires_at,
-            "expires_at_iso": None if expires_at is None else _iso(expires_at),
-            **expiry,
+            **fields,
+            **_expiry(timestamp + timeout, now, _authtkt_format.expired(timestamp, timeout, now)),
         }
-
-    @staticmethod
-    def expired_reason(fields: dict[str, Any]) -> str:
-        return (
-            f"expired at {fields['expires_at_iso']} ({_duration(fields['seconds_left'])} ago; "
-            f"issued at {fields['timestamp_iso']}, timeout {fields['timeout']}s)"
-        )
 
 
 _FORMATS: dict[str, type[_TicketAuthFormat]] = {TICKET_AUTH: _TicketAuthFormat, MOD_AUTH_TKT: _AuthTktFormat}
@@ -187,12 +163,11 @@ class _RefuseSecret(argparse.Action):
     """``--secret``: refused with a message that does not repeat the value."""
 
     def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
-        parser.error(
-            f"the secret is never taken from the command line (it would land in {_HISTORY}); {_USE_ENV_OR_FILE}"
-        )
+        why = "it would land in shell history and ps"
+        parser.error(f"the secret is {_NEVER_ON_COMMAND_LINE} ({why}); {_USE_ENV_OR_FILE}")
 
 
-def _argument_type(convert: Any, what: str) -> Any:
+def _typed(convert: Any, what: str) -> Any:
     """An argparse type: ``convert(text)``; "WHAT: 'text'" when it raises ValueError or LookupError."""
 
     def parse(text: str) -> Any:
@@ -216,12 +191,7 @@ def _timeout(text: str) -> int:
     return value
 
 
-def _client_ip(text: str) -> str:
-    ipaddress.ip_address(text)
-    return text
-
-
-def _encoding(text: str) -> str:
+def _text_encoding(text: str) -> str:
     codecs.lookup(text)
     try:
         "".encode(text)  # a codec, but is it a text encoding? (rot13, hex, base64 are not)
@@ -230,30 +200,30 @@ def _encoding(text: str) -> str:
     return text
 
 
-_INTEGER = _argument_type(int, "not an integer")
-_EPOCH = _argument_type(_epoch, "not a number of seconds since the epoch")
-_TIMEOUT = _argument_type(
-    _timeout, f"not a number of seconds from 0 (no timeout) to {_authtkt_format.MAX_TIMESTAMP}"
-)
-_CLIENT_IP = _argument_type(_client_ip, "not an IPv4 or IPv6 address")
-_ENCODING = _argument_type(_encoding, "unknown encoding")
+_INTEGER = _typed(int, "not an integer")
+_SUPPRESS = argparse.SUPPRESS
+_EPOCH = _typed(_epoch, "not a number of seconds since the epoch")
+_TIMEOUT = _typed(_timeout, f"not a number of seconds from 0 (no timeout) to {_authtkt_format.MAX_TIMESTAMP}")
+_CLIENT_IP = _typed(lambda text: ipaddress.ip_address(text) and text, "not an IPv4 or IPv6 address")
+_ENCODING = _typed(_text_encoding, "unknown encoding")
 _HELP = {
-    "hashalg": f"hash algorithm: any hashlib name for ticket_auth (default: {_ticket_format.DEFAULT_HASHALG}); "
-    "for mod_auth_tkt, required: md5, sha256 or sha512 (TKTAuthDigestType)",
+    "epilog": f"The secret comes from --secret-file PATH or the {SECRET_ENV} environment variable "
+    "(--secret-file wins when both are given), never from the command line. "
+    "Exit status: 0 success, 1 invalid or unparsable ticket, 2 usage error.",
+    "core": "which core to use (default: the compiled one when it is built); for debugging",
+    "format": "ticket format: ticket_auth (default) or mod_auth_tkt (Apache's auth_tkt cookie)",
+    "hashalg": f"hash algorithm: any hashlib name for ticket_auth (default: {_ticket_format.DEFAULT_HASHALG}, "
+    "or for inspect, guessed from the digest length); md5, sha256 or sha512 for mod_auth_tkt "
+    "(TKTAuthDigestType; required by new and validate)",
+    "client-ip": "the client address the ticket is bound to (IPv4 only for mod_auth_tkt)",
     "encoding": "ticket_auth: encoding of the signed text (default: utf-8; mod_auth_tkt is always UTF-8)",
     "secret-file": f"read the secret from PATH (one trailing newline is dropped); wins over ${SECRET_ENV}",
-    "ticket": "the ticket; '-' or absent: read it from stdin",
-    "valid-for": f"ticket_auth: lifetime from now, at least 1 (default: {_ticket_format.DEFAULT_TIMEOUT} seconds)",
-    "valid-until": "ticket_auth: expiry, seconds since the epoch (a past one: expired, with a note on stderr)",
+    "valid-for": f"ticket_auth: lifetime from now, 1 or more (default: {_ticket_format.DEFAULT_TIMEOUT})",
+    "valid-until": "ticket_auth: expiry, seconds since the epoch (a past one: a note on stderr)",
+    "raw": "mod_auth_tkt: print the raw ticket text instead of base64",
     "timestamp": "mod_auth_tkt: issue time, seconds since the epoch, past or future (default: now)",
-    "new --client-ip": "bind the ticket to this client address (IPv4 only for mod_auth_tkt)",
-    "validate --client-ip": "the client address the ticket is bound to (IPv4 only for mod_auth_tkt)",
-    "validate --timeout": "mod_auth_tkt: TKTAuthTimeout, counted from the issue time "
-    f"(default: {_authtkt_format.DEFAULT_TIMEOUT}; 0: none)",
-    "validate --now": "check the expiry at this time (default: now)",
-    "inspect --now": "describe the expiry relative to this time",
-    "inspect --timeout": "mod_auth_tkt: TKTAuthTimeout, to show when the ticket expires (default: not shown)",
-    "inspect --hashalg": "hash algorithm (default: guessed from the digest length); md5, sha256 or sha512 for mod_auth_tkt",
+    "timeout": "mod_auth_tkt: TKTAuthTimeout, counted from the issue time; 0: none "
+    f"(default: {_authtkt_format.DEFAULT_TIMEOUT} for validate; for inspect, the expiry is not shown)",
 }
 
 
@@ -261,79 +231,45 @@ def _build_parser(prog: str) -> argparse.ArgumentParser:
     # Options every subcommand takes, also before it (SUPPRESS: a subcommand does not
     # overwrite them). No abbreviations: '--secret x' must never match --secret-file.
     common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    common.add_argument(
-        "--secret", nargs="?", action=_RefuseSecret, default=argparse.SUPPRESS, help=argparse.SUPPRESS
-    )
-    common.add_argument(
-        "--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object (for scripts)"
-    )
-    common.add_argument(
-        "--core",
-        choices=tuple(_core.CORE_MODULES),
-        default=argparse.SUPPRESS,
-        help="which core to use (default: the compiled one when it is built); for debugging",
-    )
+    common.add_argument("--secret", nargs="?", action=_RefuseSecret, default=_SUPPRESS, help=_SUPPRESS)
+    common.add_argument("--json", action="store_true", default=_SUPPRESS, help="print one JSON object")
+    common.add_argument("--core", choices=tuple(_core.CORE_MODULES), default=_SUPPRESS, help=_HELP["core"])
+    description = "Mint, inspect and validate ticket_auth tickets."
     parser = argparse.ArgumentParser(
-        prog=prog,
-        parents=[common],
-        allow_abbrev=False,
-        description="Mint, inspect and validate ticket_auth tickets.",
-        epilog=f"The secret comes from --secret-file PATH or the {SECRET_ENV} environment variable "
-        "(--secret-file wins when both are given), never from the command line. "
-        "Exit status: 0 success, 1 invalid or unparsable ticket, 2 usage error.",
+        prog, parents=[common], allow_abbrev=False, description=description, epilog=_HELP["epilog"]
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    subs: dict[str, argparse.ArgumentParser] = {}
-    for handler, help_text in (
+    for handler, summary in (
         (_cmd_new, "mint a ticket and print it"),
         (_cmd_validate, "check a ticket's digest and expiry"),
         (_cmd_inspect, "show a ticket's fields without the secret (UNVERIFIED)"),
     ):
-        name, description = handler.__name__.removeprefix("_cmd_"), handler.__doc__
-        sub = subs[name] = commands.add_parser(
-            name, help=help_text, description=description, parents=[common], allow_abbrev=False
+        name = handler.__name__.removeprefix("_cmd_")
+        sub = commands.add_parser(
+            name, help=summary, description=handler.__doc__, parents=[common], allow_abbrev=False
         )
         sub.set_defaults(handler=handler)
-        sub.add_argument(
-            "--format",
-            choices=tuple(_FORMATS),
-            default=TICKET_AUTH,
-            help="ticket format: ticket_auth (default) or mod_auth_tkt (Apache's auth_tkt cookie)",
-        )
-    new = subs["new"]
-    new.add_argument("user_id", metavar="USER_ID", help="the user the ticket names (not empty)")
-    new.add_argument(
-        "--token", dest="tokens", action="append", default=[], metavar="T", help="a token (repeatable)"
-    )
-    new.add_argument("--user-data", default="", metavar="S", help="user data carried in the ticket")
-    lifetime = new.add_mutually_exclusive_group()
-    lifetime.add_argument("--valid-for", type=_INTEGER, metavar="SECONDS", help=_HELP["valid-for"])
-    lifetime.add_argument("--valid-until", type=_INTEGER, metavar="EPOCH", help=_HELP["valid-until"])
-    new.add_argument("--timestamp", type=_INTEGER, metavar="EPOCH", help=_HELP["timestamp"])
-    new.add_argument(
-        "--raw", action="store_true", help="mod_auth_tkt: print the raw ticket text instead of base64"
-    )
-    for name in ("validate", "inspect"):
-        subs[name].add_argument("ticket", nargs="?", metavar="TICKET", help=_HELP["ticket"])
-        subs[name].add_argument("--now", type=_EPOCH, metavar="EPOCH", help=_HELP[f"{name} --now"])
-        subs[name].add_argument(
-            "--timeout", type=_TIMEOUT, metavar="SECONDS", help=_HELP[f"{name} --timeout"]
-        )
-    for name, sub in subs.items():
-        help_hashalg = _HELP.get(f"{name} --hashalg", _HELP["hashalg"])
-        sub.add_argument("--hashalg", "--digest", dest="hashalg", metavar="NAME", help=help_hashalg)
+        sub.add_argument("--format", choices=tuple(_FORMATS), default=TICKET_AUTH, help=_HELP["format"])
+        if name == "new":
+            sub.add_argument("user_id", metavar="USER_ID", help="the user the ticket names (not empty)")
+            sub.add_argument("--token", dest="tokens", action="append", default=[], metavar="T")
+            sub.add_argument("--user-data", default="", metavar="S", help="user data carried in the ticket")
+            lifetime = sub.add_mutually_exclusive_group()
+            lifetime.add_argument("--valid-for", type=_INTEGER, metavar="SECONDS", help=_HELP["valid-for"])
+            lifetime.add_argument("--valid-until", type=_INTEGER, metavar="EPOCH", help=_HELP["valid-until"])
+            sub.add_argument("--timestamp", type=_INTEGER, metavar="EPOCH", help=_HELP["timestamp"])
+            sub.add_argument("--raw", action="store_true", help=_HELP["raw"])
+        else:
+            sub.add_argument("ticket", nargs="?", metavar="TICKET", help="the ticket; '-' or none: stdin")
+            sub.add_argument("--now", type=_EPOCH, metavar="EPOCH", help="check the expiry at this time")
+            sub.add_argument("--timeout", type=_TIMEOUT, metavar="SECONDS", help=_HELP["timeout"])
+        sub.add_argument("--hashalg", "--digest", dest="hashalg", metavar="NAME", help=_HELP["hashalg"])
         if name != "inspect":
-            sub.add_argument("--client-ip", type=_CLIENT_IP, metavar="IP", help=_HELP[f"{name} --client-ip"])
+            sub.add_argument("--client-ip", type=_CLIENT_IP, metavar="IP", help=_HELP["client-ip"])
             sub.add_argument("--encoding", type=_ENCODING, help=_HELP["encoding"])
             sub.add_argument("--secret-file", metavar="PATH", help=_HELP["secret-file"])
     return parser
-
-
-def _version() -> str:
-    from . import __version__
-
-    return __version__
 
 
 # ---------------------------------------------------------------------------------------------
@@ -341,14 +277,11 @@ def _version() -> str:
 
 
 def _factory_class(args: argparse.Namespace, fmt: type[_TicketAuthFormat] | None = None) -> Any:
-    """The factory class of ``fmt`` (default: ``--format``'s) in the ``--core`` asked for, else
-    in the library's core."""
-    fmt = fmt or _FORMATS[args.format]
-    name = getattr(args, "core", None)
-    if name is None:
-        return getattr(_core, fmt.factory)
+    """The factory class of ``fmt`` (default: ``--format``'s) in the core ``--core`` names, or
+    in the library's."""
+    fmt, name = fmt or _FORMATS[args.format], getattr(args, "core", None)
     try:
-        return getattr(_core.load_core(name), fmt.factory)
+        return getattr(_core if name is None else _core.load_core(name), fmt.factory)
     except ModuleNotFoundError:
         raise UsageError(f"the {name} core is not available in this installation; use --core pure") from None
 
@@ -357,8 +290,9 @@ def _check_options(args: argparse.Namespace) -> type[_TicketAuthFormat]:
     """The format of ``--format``, once the options it cannot use are refused (before the
     secret is read, and before the ticket is)."""
     fmt = _FORMATS[args.format]
-    for attr, option, why in fmt.refused:
-        if getattr(args, attr, None) is not None and getattr(args, attr) is not False:  # 0 is given
+    for option, why in fmt.refused.items():
+        value = getattr(args, option[2:].replace("-", "_"), None)
+        if value is not None and value is not False:  # 0 is a value given
             raise UsageError(f"{option} does not apply to --format {args.format}: {why}")
     encoding, client_ip = getattr(args, "encoding", None), getattr(args, "client_ip", None)
     if fmt.utf8_only and encoding is not None and codecs.lookup(encoding).name != "utf-8":
@@ -368,42 +302,38 @@ def _check_options(args: argparse.Namespace) -> type[_TicketAuthFormat]:
     return fmt
 
 
-def _hashalg(args: argparse.Namespace, fmt: type[_TicketAuthFormat]) -> str:
-    """``--hashalg``, or the format's default; mod_auth_tkt has none."""
-    hashalg: str | None = fmt.default_hashalg if args.hashalg is None else args.hashalg
-    if hashalg is None:
-        raise UsageError(_NO_DIGEST_TYPE)
-    return hashalg
-
-
 def _read_secret(args: argparse.Namespace) -> bytes:
     """The secret as bytes, from --secret-file or $TICKET_AUTH_SECRET. Never echoed."""
     path = args.secret_file
-    if path is not None:
-        try:
-            with open(path, "rb") as file:
-                secret = file.read()
-        except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            raise UsageError(f"cannot read secret file {path!r}: {reason}") from None
-        if secret.endswith(b"\r\n"):
-            secret = secret[:-2]
-        elif secret.endswith(b"\n"):
-            secret = secret[:-1]
-        if not secret:
-            raise UsageError(f"secret file {path!r} is empty")
-        return secret
-    value = os.environ.get(SECRET_ENV)
-    if value is None:
-        raise UsageError(f"no secret: {_USE_ENV_OR_FILE} (the secret is never taken from the command line)")
-    if not value:
-        raise UsageError(f"{SECRET_ENV} is set but empty; put the secret in it or pass --secret-file PATH")
-    return value.encode("utf-8", "surrogateescape")
-
-
-def _make_factory(cls: Any, secret: bytes, hashalg: str, **kwargs: Any) -> Any:
+    if path is None:
+        value = os.environ.get(SECRET_ENV)
+        if value is None:
+            raise UsageError(f"no secret: {_USE_ENV_OR_FILE} (the secret is {_NEVER_ON_COMMAND_LINE})")
+        if not value:
+            raise UsageError(
+                f"{SECRET_ENV} is set but empty; put the secret in it or pass --secret-file PATH"
+            )
+        return value.encode("utf-8", "surrogateescape")
     try:
-        return cls(secret, hashalg, **kwargs)
+        with open(path, "rb") as file:
+            secret = file.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read secret file {path!r}: {exc.strerror or type(exc).__name__}") from None
+    secret = secret[:-2] if secret.endswith(b"\r\n") else secret.removesuffix(b"\n")
+    if not secret:
+        raise UsageError(f"secret file {path!r} is empty")
+    return secret
+
+
+def _make_factory(args: argparse.Namespace, secret: bytes | None = None, **kwargs: Any) -> Any:
+    """A factory of ``--format`` with ``--hashalg`` (or the format's default, which mod_auth_tkt
+    does not have) in the ``--core`` asked for; ``secret`` None: read it."""
+    hashalg = _FORMATS[args.format].default_hashalg if args.hashalg is None else args.hashalg
+    if hashalg is None:
+        raise UsageError(_NO_DIGEST_TYPE)
+    cls = _factory_class(args)
+    try:
+        return cls(_read_secret(args) if secret is None else secret, hashalg, **kwargs)
     except (TypeError, ValueError) as exc:
         # The secret is non-empty bytes and the other arguments were checked by the parser,
         # so this is about the algorithm; the cores' messages name it, never the secret.
@@ -412,25 +342,21 @@ def _make_factory(cls: Any, secret: bytes, hashalg: str, **kwargs: Any) -> Any:
 
 def _read_ticket(args: argparse.Namespace) -> str:
     ticket: str | None = args.ticket
-    if ticket is None or ticket == "-":
-        stdin = sys.stdin
-        if stdin is None or (ticket is None and _isatty(stdin)):
-            raise UsageError("no ticket: pass it as an argument or pipe it on stdin")
-        buffer = getattr(stdin, "buffer", None)
-        ticket = stdin.read() if buffer is None else buffer.read().decode("utf-8", "surrogateescape")
-        ticket = ticket.strip()
+    if ticket is not None and ticket != "-":
         if not ticket:
-            raise UsageError("no ticket on stdin: pass it as an argument or pipe it in")
-    elif not ticket:
-        raise UsageError("the ticket is empty")
-    return ticket
-
-
-def _isatty(stream: Any) -> bool:
+            raise UsageError("the ticket is empty")
+        return ticket
     try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError, OSError):
-        return False
+        terminal = ticket is None and sys.stdin.isatty()
+    except (AttributeError, ValueError, OSError):  # no stdin, or a closed one
+        terminal = False
+    if sys.stdin is None or terminal:
+        raise UsageError("no ticket: pass it as an argument or pipe it on stdin")
+    buffer = getattr(sys.stdin, "buffer", None)
+    text = sys.stdin.read() if buffer is None else buffer.read().decode("utf-8", "surrogateescape")
+    if not text.strip():
+        raise UsageError("no ticket on stdin: pass it as an argument or pipe it in")
+    return text.strip()
 
 
 def _iso(epoch: float) -> str:
@@ -454,13 +380,14 @@ def _seconds_left(until: int, now: float) -> float:
 
 
 def _expiry(until: int, now: float, expired: bool) -> dict[str, Any]:
-    """The expiry fields for a ticket valid until ``until``, ``expired`` as validate decides
-    it. Apache counts time modulo 2**32, so its verdict can contradict the plain difference."""
+    """The expiry fields of a ticket valid until ``until``, ``expired`` as validate decides it.
+    Apache counts time modulo 2**32, so its verdict can contradict the plain difference."""
     left = _seconds_left(until, now)
+    modulo = " (Apache counts time modulo 2**32)"
     if expired:
-        expiry = f"expired {_duration(left)} ago" if left <= 0 else _WRAPPED.format("expired")
+        expiry = f"expired {_duration(left)} ago" if left <= 0 else "expired" + modulo
     else:
-        expiry = f"expires in {_duration(left)}" if left > -1 else _WRAPPED.format("not expired")
+        expiry = f"expires in {_duration(left)}" if left > -1 else "not expired" + modulo
     return {"expired": expired, "seconds_left": left, "expiry": expiry}
 
 
@@ -480,70 +407,54 @@ def _text(fields: dict[str, Any], *extra: tuple[str, str]) -> str:
     """The fields as "name:  value" lines, the times with their ISO form and what they mean."""
     rows = [("user_id", _show(fields["user_id"])), ("tokens", json.dumps(fields["tokens"]))]
     rows.append(("user_data", _show(fields["user_data"])))
-    times = (
-        [("valid_until", "expiry")]
-        if "valid_until" in fields
-        else [("timestamp", "issued"), ("expires_at", "expiry")]
-    )
-    for key, note in times:
+    times = ("valid_until", "expiry"), ("timestamp", "issued"), ("expires_at", "expiry")
+    for key, note in (pair for pair in times if pair[0] in fields):
         value = fields[key]
-        rows.append(
-            (key, fields[note] if value is None else f"{value} ({fields[key + '_iso']}, {fields[note]})")
-        )
+        shown = fields[note] if value is None else f"{value} ({fields[key + '_iso']}, {fields[note]})"
+        rows.append((key, shown))
     return "".join(f"{key + ':':<13}{value}\n" for key, value in [*rows, *extra])
 
 
 def _parse(cls: Any, ticket: str, hashalgs: Iterable[str]) -> tuple[list[tuple[str, Any]], list[str]]:
-    """(``[(hashalg, info)]`` for each of ``hashalgs`` the ticket parses with, the parse errors
-    of the others)."""
+    """([(hashalg, info)] for each of ``hashalgs`` the ticket parses with, the others' errors)."""
     found, errors = [], []
     for hashalg in hashalgs:
         try:
             found.append((hashalg, cls(_DUMMY_SECRET, hashalg).parse(ticket)))
         except TicketError as exc:
             errors.append(exc.msg)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError):  # an algorithm this Python lacks
             continue
     return found, errors
 
 
-def _shorter_digest_hint(
-    fmt: type[_TicketAuthFormat], cls: Any, ticket: str, msg: str, hashalg: str
-) -> str | None:
-    """The usual cause of these parse errors: a ticket minted with a shorter digest."""
-    if msg not in fmt.short_digest_errors:
-        return None
-    found, _ = _parse(cls, ticket, [name for name in fmt.hashalgs if name != hashalg.lower()])
-    if not found:
-        return None
-    name = found[0][0]
-    return f"its digest length fits {name}: if it is a {name} ticket, pass --hashalg {name}"
-
-
-def _authtkt_cookie_hint(args: argparse.Namespace, ticket: str) -> str | None:
-    """For the ticket_auth format: a mod_auth_tkt cookie given by mistake. A ticket_auth
-    ticket always holds '!', so a value without one that reads as mod_auth_tkt (base64 or
-    %21-escaped) is one; a raw mod_auth_tkt ticket is left alone, as it can look like both."""
-    if args.format != TICKET_AUTH or "!" in ticket:
+def _hint(args: argparse.Namespace, cls: Any, ticket: str, msg: str, hashalg: str | None) -> str | None:
+    """The usual cause of a parse error: a ticket minted with a shorter digest than ``hashalg``
+    (None: none is expected), or, for the ticket_auth format, a mod_auth_tkt cookie. A
+    ticket_auth ticket always holds '!', so a value without one that reads as mod_auth_tkt
+    (base64 or %21-escaped) is one; a raw mod_auth_tkt ticket can look like both."""
+    fmt = _FORMATS[args.format]
+    if hashalg is not None and msg in fmt.short_digest_errors:
+        found, _ = _parse(cls, ticket, [name for name in fmt.hashalgs if name != hashalg.lower()])
+        if found:
+            return f"its digest length fits {found[0][0]}: if it is a {found[0][0]} ticket, pass --hashalg {found[0][0]}"
+    if fmt is _AuthTktFormat or "!" in ticket:
         return None
     found, _ = _parse(_factory_class(args, _AuthTktFormat), ticket, _AuthTktFormat.hashalgs)
-    if not found:
-        return None
-    option = f" --hashalg {found[0][0]}" if args.command == "validate" else ""
-    return f"it reads as a mod_auth_tkt cookie: pass --format mod_auth_tkt{option}"
+    option = f" --hashalg {found[0][0]}" if found and args.command == "validate" else ""
+    return f"it reads as a mod_auth_tkt cookie: pass --format mod_auth_tkt{option}" if found else None
 
 
-def _invalid(
-    json_fields: dict[str, Any], kind: str, reason: str, notes: Iterable[str | None] = ()
-) -> _Result:
+def _invalid(json: dict[str, Any], kind: str, reason: str, *notes: str | None, **fields: Any) -> _Result:
     """Exit 1: ``reason`` (and the ``notes`` that are not None, in brackets) on stderr."""
-    if notes := [note for note in notes if note]:
+    if notes := tuple(note for note in notes if note):
         reason += f" ({'; '.join(notes)})"
-    return 1, {**json_fields, "valid": False, "error": kind, "reason": reason}, f"invalid ticket: {reason}\n"
+    result = {**json, "valid": False, "error": kind, "reason": reason, **fields}
+    return 1, result, f"invalid ticket: {reason}\n"
 
 
 # ---------------------------------------------------------------------------------------------
-# Subcommands: each returns (exit status, JSON object, text); the docstrings are the help
+# Subcommands: each returns (exit status, JSON object, text); the docstrings are their help
 
 
 def _cmd_new(args: argparse.Namespace) -> _Result:
@@ -554,14 +465,12 @@ def _cmd_new(args: argparse.Namespace) -> _Result:
     if not args.user_id:
         raise UsageError("USER_ID is empty: a ticket must name its user")
     kwargs, shown, note = fmt.new(args)
-    hashalg = _hashalg(args, fmt)
-    factory = _make_factory(_factory_class(args), _read_secret(args), hashalg)
+    factory = _make_factory(args)
     try:
         ticket = factory.new(args.user_id, args.tokens, args.user_data, client_ip=args.client_ip, **kwargs)
     except UnicodeError as exc:  # UnicodeEncodeError has .reason; some codecs raise the base class
-        raise UsageError(
-            f"cannot encode the ticket's fields: {getattr(exc, 'reason', None) or exc}"
-        ) from None
+        reason = getattr(exc, "reason", None) or exc
+        raise UsageError(f"cannot encode the ticket's fields: {reason}") from None
     except (TypeError, ValueError) as exc:  # including what mod_auth_tkt cannot carry
         raise UsageError(str(exc)) from None
     if note:
@@ -573,26 +482,27 @@ def _cmd_validate(args: argparse.Namespace) -> _Result:
     """Check a ticket's digest and expiry. Exit 0 and print its fields when it is valid; exit 1
     with a one-line reason when it is not."""
     fmt = _check_options(args)
-    hashalg, cls = _hashalg(args, fmt), _factory_class(args)
-    factory_kwargs, validate_kwargs, timeout = fmt.options(args)
-    factory = _make_factory(cls, _read_secret(args), hashalg, **factory_kwargs)
+    timeout = fmt.default_timeout if args.timeout is None else args.timeout
+    factory = _make_factory(args, **({} if timeout is None else {"timeout": timeout}))
     ticket = _read_ticket(args)
     now = time.time() if args.now is None else args.now
     try:
-        info = factory.validate(ticket, client_ip=args.client_ip, now=now, **validate_kwargs)
+        kwargs = {} if fmt.utf8_only else {"encoding": args.encoding or "utf-8"}
+        info = factory.validate(ticket, client_ip=args.client_ip, now=now, **kwargs)
     except TicketParseError as exc:
-        hint = _shorter_digest_hint(fmt, cls, ticket, exc.msg, hashalg) or _authtkt_cookie_hint(args, ticket)
-        return _invalid(fmt.json, "malformed", f"malformed: {exc.msg}", [hint])
+        hint = _hint(args, type(factory), ticket, exc.msg, args.hashalg or fmt.default_hashalg)
+        return _invalid(fmt.json, "malformed", f"malformed: {exc.msg}", hint)
     except TicketDigestError:
         return _invalid(fmt.json, "bad_digest", _BAD_DIGEST_REASON)
     except TicketExpired:  # the digest was right, so these fields are genuine
         fields = fmt.fields(factory.parse(ticket), now, timeout)
-        status, result, text = _invalid(fmt.json, "expired", fmt.expired_reason(fields))
-        return status, {**result, **fields}, text
+        reason = fmt.expired.format(ago=_duration(fields["seconds_left"]), **fields)
+        return _invalid(fmt.json, "expired", reason, **fields)
     except ValueError as exc:  # a client address the core refuses
         raise UsageError(str(exc)) from None
     fields = fmt.fields(info, now, timeout)
-    result = {"valid": True, **fmt.json, **fields, "digest": info.digest, "hashalg": fmt.canonical(hashalg)}
+    hashalg = fmt.canonical(args.hashalg or fmt.default_hashalg)
+    result = {"valid": True, **fmt.json, **fields, "digest": info.digest, "hashalg": hashalg}
     return 0, result, "valid:       yes\n" + _text(fields)
 
 
@@ -600,45 +510,36 @@ def _cmd_inspect(args: argparse.Namespace) -> _Result:
     """Show a ticket's fields and expiry without checking its digest (no secret needed). The
     output is UNVERIFIED: anyone can forge these fields; use 'validate' to trust them."""
     fmt = _check_options(args)
-    cls = _factory_class(args)
-    json_fields = {"verified": False, **fmt.json}
-    ticket = _read_ticket(args)
-    now = time.time() if args.now is None else args.now
+    json = {"verified": False, **fmt.json}
     if args.hashalg is not None:
-        _make_factory(cls, _DUMMY_SECRET, args.hashalg)  # a usage error for an unknown algorithm
+        _make_factory(args, _DUMMY_SECRET)  # a usage error for an unknown algorithm
+    cls, ticket = _factory_class(args), _read_ticket(args)
+    now = time.time() if args.now is None else args.now
     found, errors = _parse(cls, ticket, fmt.hashalgs if args.hashalg is None else [args.hashalg])
     if not found:
         note = None if args.hashalg else f"as {fmt.hashalgs[0]}; no usual digest length fits either"
-        return _invalid(
-            json_fields, "malformed", f"malformed: {errors[0]}", [note, _authtkt_cookie_hint(args, ticket)]
-        )
+        hint = _hint(args, cls, ticket, "", None)
+        return _invalid(json, "malformed", f"malformed: {errors[0]}", note, hint)
     # Guessed: the longest digest that fits. Shorter ones nearly always "fit" too, reading part
     # of the real digest as TIME and UID, so they say nothing.
     (hashalg, info), guessed = found[0], args.hashalg is None
-    hashalg = fmt.canonical(hashalg)
-    fields = fmt.fields(info, now, args.timeout)
-    result = {**json_fields, **fields, "digest": info.digest, "hashalg": hashalg, "hashalg_guessed": guessed}
-    if guessed:
-        hashalg += f" (guessed from the {len(info.digest)}-character digest; pass --hashalg if it is another)"
+    fields = {**fmt.fields(info, now, args.timeout), "digest": info.digest, "hashalg": fmt.canonical(hashalg)}
+    note = f" (guessed from the {len(info.digest)}-character digest; pass --hashalg if it is another)"
     text = "UNVERIFIED: the digest was not checked (inspect uses no secret); use 'validate' to check it\n"
-    return 0, result, text + _text(fields, ("digest", info.digest), ("hashalg", hashalg))
+    text += _text(fields, ("digest", info.digest), ("hashalg", fields["hashalg"] + (note if guessed else "")))
+    return 0, {**json, **fields, "hashalg_guessed": guessed}, text
 
 
 # ---------------------------------------------------------------------------------------------
 
 
-def _prog_name() -> str:
-    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
-    return "python -m ticket_auth" if name in ("", "-c", "__main__.py") else name
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line on ``argv`` (default: ``sys.argv[1:]``) with the ``sys`` streams;
     return the exit status (0 ok, 1 invalid ticket, 2 usage error)."""
+    prog = "ticket-auth"
     if argv is None:
-        argv, prog = sys.argv[1:], _prog_name()
-    else:
-        prog = "ticket-auth"
+        argv, prog = sys.argv[1:], os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+        prog = "python -m ticket_auth" if prog in ("", "-c", "__main__.py") else prog
     try:
         args = _build_parser(prog).parse_args(list(argv))
     except SystemExit as exc:  # --help, --version, or a usage error argparse has reported
@@ -649,7 +550,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{prog} {args.command}: error: {exc}", file=sys.stderr)
         return 2
     if getattr(args, "json", False):
-        sys.stdout.write(json.dumps(result) + "\n")
-    else:
-        (sys.stderr if status else sys.stdout).write(text)
+        text = json.dumps(result) + "\n"
+    (sys.stderr if status and not getattr(args, "json", False) else sys.stdout).write(text)
     return int(status)
