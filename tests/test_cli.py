@@ -194,7 +194,9 @@ def _cases():
             yield [*command, *MAT, "--timeout", value], timeout.format(value)
 
 
-@pytest.mark.parametrize(("argv", "fragments"), [(case[0], case[1:]) for case in _cases()])
+@pytest.mark.parametrize(
+    ("argv", "fragments"), [(case[0], case[1:]) for case in _cases()], ids=[" ".join(c[0]) for c in _cases()]
+)
 def test_usage_error(run, argv, fragments):
     usage_error(run(*argv), *fragments)
 

@@ -1,13 +1,12 @@
-"""The ``ticket-auth`` command line (``python -m ticket_auth``): mint, inspect and validate
-tickets of either format, ticket_auth or Apache's mod_auth_tkt (``--format``); the README's
-"Command line" section describes it. The secret comes from ``--secret-file PATH`` or
-``$TICKET_AUTH_SECRET``, never from the command line, and is never printed. Exit status: 0
-success, 1 invalid or unparsable ticket (one line on stderr, or ``--json`` on stdout), 2 usage
-error (always plain text on stderr).
+"""The ``ticket-auth`` command line (``python -m ticket_auth``; the README's "Command line"
+section): mint, inspect and validate tickets of either format, ticket_auth or Apache's
+mod_auth_tkt. The secret comes from ``--secret-file PATH`` or ``$TICKET_AUTH_SECRET``, never from
+the command line, and is never printed. Exit status: 0 success, 1 invalid or unparsable ticket
+(one line on stderr, or ``--json`` on stdout), 2 usage error (plain text on stderr).
 
 What differs between the formats is in one table, ``_FORMATS``; their rules come from
-``_ticket_format`` and ``_authtkt_format``. Only ``python -m ticket_auth`` and the
-``ticket-auth`` script import this module, so ``import ticket_auth`` does not pay for argparse.
+``_ticket_format`` and ``_authtkt_format``. Only ``python -m ticket_auth`` and the ``ticket-auth``
+script import this module, so ``import ticket_auth`` does not pay for argparse.
 """
 
 from __future__ import annotations
@@ -56,6 +55,7 @@ _AUTHTKT_LIFETIME = (
     "lifetime is TKTAuthTimeout, given with --timeout SECONDS to 'validate'"
 )
 _CARRIES_EXPIRY = "a ticket_auth ticket carries its expiry"
+_UNKNOWN_EXPIRY = "unknown: pass --timeout SECONDS (TKTAuthTimeout)"
 
 
 class UsageError(Exception):
@@ -72,7 +72,7 @@ class _TicketAuthFormat:
     factory = "TicketFactory"  # the class's name in a core module
     default_hashalg: str | None = _ticket_format.DEFAULT_HASHALG
     default_timeout: int | None = None
-    canonical = staticmethod(str)  # the hash algorithm's name as --json shows it
+    canonical: staticmethod[[str], str] = staticmethod(str)  # the hash algorithm's name as --json shows it
     # Tried by inspect without --hashalg, longest digest first: a user id that starts with hex
     # digits can make a shorter digest parse too, never a longer one that does not fit.
     hashalgs: tuple[str, ...] = ("sha512", "sha384", "sha256", "sha224", "sha1", "md5")
@@ -131,25 +131,19 @@ class _AuthTktFormat(_TicketAuthFormat):
 
     @staticmethod
     def fields(info: Any, now: float, timeout: int | None) -> dict[str, Any]:
-        """``timeout`` None (inspect without --timeout): the expiry is unknown; 0: never."""
+        """``timeout`` None (inspect without --timeout): the expiry is unknown; 0: none."""
         timestamp: int = info.timestamp
         age = -_seconds_left(timestamp, now)
         issued = f"issued {_duration(age)} ago" if age >= 0 else f"issued in the future (in {_duration(age)})"
         fields = {**_user_fields(info), "timestamp": timestamp, "timestamp_iso": _iso(timestamp)}
         fields.update(issued=issued, timeout=timeout, expires_at=None, expires_at_iso=None)
-        if not timeout:  # None: unknown (inspect without --timeout); 0: it never expires
-            expiry = "unknown: pass --timeout SECONDS (TKTAuthTimeout)" if timeout is None else "no timeout"
-            return {
-                **fields,
-                "expired": None if timeout is None else False,
-                "seconds_left": None,
-                "expiry": expiry,
-            }
+        if timeout is None:
+            return {**fields, "expired": None, "seconds_left": None, "expiry": _UNKNOWN_EXPIRY}
+        if timeout == 0:
+            return {**fields, "expired": False, "seconds_left": None, "expiry": "no timeout"}
         fields.update(expires_at=timestamp + timeout, expires_at_iso=_iso(timestamp + timeout))
-        return {
-            **fields,
-            **_expiry(timestamp + timeout, now, _authtkt_format.expired(timestamp, timeout, now)),
-        }
+        expired = _authtkt_format.expired(timestamp, timeout, now)
+        return {**fields, **_expiry(timestamp + timeout, now, expired)}
 
 
 _FORMATS: dict[str, type[_TicketAuthFormat]] = {TICKET_AUTH: _TicketAuthFormat, MOD_AUTH_TKT: _AuthTktFormat}
@@ -185,12 +179,6 @@ def _epoch(text: str) -> float:
     return value
 
 
-def _timeout(text: str) -> int:
-    if not 0 <= (value := int(text)) <= _authtkt_format.MAX_TIMESTAMP:
-        raise ValueError(text)
-    return value
-
-
 def _text_encoding(text: str) -> str:
     codecs.lookup(text)
     try:
@@ -203,7 +191,10 @@ def _text_encoding(text: str) -> str:
 _INTEGER = _typed(int, "not an integer")
 _SUPPRESS = argparse.SUPPRESS
 _EPOCH = _typed(_epoch, "not a number of seconds since the epoch")
-_TIMEOUT = _typed(_timeout, f"not a number of seconds from 0 (no timeout) to {_authtkt_format.MAX_TIMESTAMP}")
+_TIMEOUT = _typed(
+    lambda text: _authtkt_format.check_timeout(int(text)),
+    f"not a number of seconds from 0 (no timeout) to {_authtkt_format.MAX_TIMESTAMP}",
+)
 _CLIENT_IP = _typed(lambda text: ipaddress.ip_address(text) and text, "not an IPv4 or IPv6 address")
 _ENCODING = _typed(_text_encoding, "unknown encoding")
 _HELP = {
@@ -220,6 +211,7 @@ _HELP = {
     "secret-file": f"read the secret from PATH (one trailing newline is dropped); wins over ${SECRET_ENV}",
     "valid-for": f"ticket_auth: lifetime from now, 1 or more (default: {_ticket_format.DEFAULT_TIMEOUT})",
     "valid-until": "ticket_auth: expiry, seconds since the epoch (a past one: a note on stderr)",
+    "token": "a token (repeatable)",
     "raw": "mod_auth_tkt: print the raw ticket text instead of base64",
     "timestamp": "mod_auth_tkt: issue time, seconds since the epoch, past or future (default: now)",
     "timeout": "mod_auth_tkt: TKTAuthTimeout, counted from the issue time; 0: none "
@@ -253,7 +245,7 @@ def _build_parser(prog: str) -> argparse.ArgumentParser:
         sub.add_argument("--format", choices=tuple(_FORMATS), default=TICKET_AUTH, help=_HELP["format"])
         if name == "new":
             sub.add_argument("user_id", metavar="USER_ID", help="the user the ticket names (not empty)")
-            sub.add_argument("--token", dest="tokens", action="append", default=[], metavar="T")
+            sub.add_argument("--token", dest="tokens", action="append", metavar="T", help=_HELP["token"])
             sub.add_argument("--user-data", default="", metavar="S", help="user data carried in the ticket")
             lifetime = sub.add_mutually_exclusive_group()
             lifetime.add_argument("--valid-for", type=_INTEGER, metavar="SECONDS", help=_HELP["valid-for"])
@@ -328,12 +320,13 @@ def _read_secret(args: argparse.Namespace) -> bytes:
 def _make_factory(args: argparse.Namespace, secret: bytes | None = None, **kwargs: Any) -> Any:
     """A factory of ``--format`` with ``--hashalg`` (or the format's default, which mod_auth_tkt
     does not have) in the ``--core`` asked for; ``secret`` None: read it."""
-    hashalg = _FORMATS[args.format].default_hashalg if args.hashalg is None else args.hashalg
-    if hashalg is None:
+    if args.hashalg is None:
+        args.hashalg = _FORMATS[args.format].default_hashalg  # from here on, the one in use
+    if args.hashalg is None:
         raise UsageError(_NO_DIGEST_TYPE)
     cls = _factory_class(args)
     try:
-        return cls(_read_secret(args) if secret is None else secret, hashalg, **kwargs)
+        return cls(_read_secret(args) if secret is None else secret, args.hashalg, **kwargs)
     except (TypeError, ValueError) as exc:
         # The secret is non-empty bytes and the other arguments were checked by the parser,
         # so this is about the algorithm; the cores' messages name it, never the secret.
@@ -467,7 +460,8 @@ def _cmd_new(args: argparse.Namespace) -> _Result:
     kwargs, shown, note = fmt.new(args)
     factory = _make_factory(args)
     try:
-        ticket = factory.new(args.user_id, args.tokens, args.user_data, client_ip=args.client_ip, **kwargs)
+        fields = (args.user_id, args.tokens or (), args.user_data)
+        ticket = factory.new(*fields, client_ip=args.client_ip, **kwargs)
     except UnicodeError as exc:  # UnicodeEncodeError has .reason; some codecs raise the base class
         reason = getattr(exc, "reason", None) or exc
         raise UsageError(f"cannot encode the ticket's fields: {reason}") from None
@@ -483,14 +477,14 @@ def _cmd_validate(args: argparse.Namespace) -> _Result:
     with a one-line reason when it is not."""
     fmt = _check_options(args)
     timeout = fmt.default_timeout if args.timeout is None else args.timeout
-    factory = _make_factory(args, **({} if timeout is None else {"timeout": timeout}))
+    factory = _make_factory(args, None, **({} if timeout is None else {"timeout": timeout}))
     ticket = _read_ticket(args)
     now = time.time() if args.now is None else args.now
     try:
         kwargs = {} if fmt.utf8_only else {"encoding": args.encoding or "utf-8"}
         info = factory.validate(ticket, client_ip=args.client_ip, now=now, **kwargs)
     except TicketParseError as exc:
-        hint = _hint(args, type(factory), ticket, exc.msg, args.hashalg or fmt.default_hashalg)
+        hint = _hint(args, type(factory), ticket, exc.msg, args.hashalg)
         return _invalid(fmt.json, "malformed", f"malformed: {exc.msg}", hint)
     except TicketDigestError:
         return _invalid(fmt.json, "bad_digest", _BAD_DIGEST_REASON)
@@ -501,7 +495,7 @@ def _cmd_validate(args: argparse.Namespace) -> _Result:
     except ValueError as exc:  # a client address the core refuses
         raise UsageError(str(exc)) from None
     fields = fmt.fields(info, now, timeout)
-    hashalg = fmt.canonical(args.hashalg or fmt.default_hashalg)
+    hashalg = fmt.canonical(args.hashalg)
     result = {"valid": True, **fmt.json, **fields, "digest": info.digest, "hashalg": hashalg}
     return 0, result, "valid:       yes\n" + _text(fields)
 
@@ -528,9 +522,6 @@ def _cmd_inspect(args: argparse.Namespace) -> _Result:
     text = "UNVERIFIED: the digest was not checked (inspect uses no secret); use 'validate' to check it\n"
     text += _text(fields, ("digest", info.digest), ("hashalg", fields["hashalg"] + (note if guessed else "")))
     return 0, {**json, **fields, "hashalg_guessed": guessed}, text
-
-
-# ---------------------------------------------------------------------------------------------
 
 
 def main(argv: Sequence[str] | None = None) -> int:
