@@ -45,7 +45,8 @@ _DUMMY_SECRET = b"inspect-without-secret"
 
 _BAD_DIGEST_REASON = "bad digest (wrong secret, wrong client IP, wrong hash algorithm, or tampered)"
 _NEVER_ON_COMMAND_LINE = "never taken from the command line"
-_USE_ENV_OR_FILE = f"set the {SECRET_ENV} environment variable or pass --secret-file PATH"
+_USE_FILE = "pass --secret-file PATH"
+_USE_ENV_OR_FILE = f"set the {SECRET_ENV} environment variable or {_USE_FILE}"
 _NO_DIGEST_TYPE = (
     "--format mod_auth_tkt needs the digest type: pass --hashalg md5|sha256|sha512 (TKTAuthDigestType); "
     "Apache's default, MD5, is never chosen silently"
@@ -64,6 +65,11 @@ class UsageError(Exception):
 
 # ---------------------------------------------------------------------------------------------
 # The two formats: what differs between them
+
+
+def _longest_first(hashalgs: Iterable[str]) -> tuple[str, ...]:
+    """Hash algorithms, longest digest first (md5 is measured, not used: FIPS builds allow that)."""
+    return tuple(sorted(hashalgs, key=lambda name: -hashlib.new(name, usedforsecurity=False).digest_size))
 
 
 class _TicketAuthFormat:
@@ -98,7 +104,7 @@ class _TicketAuthFormat:
                 )
             valid_until = int(time.time()) + args.valid_for
         elif valid_until is not None and valid_until <= time.time():
-            ago = _duration(_seconds_left(valid_until, time.time()))
+            ago = _duration(time.time() - valid_until)
             note = f"note: this ticket has already expired (--valid-until is {ago} in the past)"
         return {"valid_until": valid_until, "encoding": args.encoding or "utf-8"}, {}, note
 
@@ -117,7 +123,7 @@ class _AuthTktFormat(_TicketAuthFormat):
     default_hashalg = None  # MD5, Apache's default, is never chosen silently
     default_timeout = _authtkt_format.DEFAULT_TIMEOUT
     canonical = staticmethod(_authtkt_format.check_digest)
-    hashalgs = tuple(sorted(_authtkt_format.DIGESTS, key=lambda name: -hashlib.new(name).digest_size))
+    hashalgs = _longest_first(_authtkt_format.DIGESTS)
     short_digest_errors = (_authtkt_format.TOO_SHORT, _authtkt_format.BAD_DIGEST)
     json: ClassVar[dict[str, Any]] = {"format": MOD_AUTH_TKT}
     utf8_only = ipv4_only = True
@@ -133,7 +139,7 @@ class _AuthTktFormat(_TicketAuthFormat):
     def fields(info: Any, now: float, timeout: int | None) -> dict[str, Any]:
         """``timeout`` None (inspect without --timeout): the expiry is unknown; 0: none."""
         timestamp: int = info.timestamp
-        age = -_seconds_left(timestamp, now)
+        age = now - timestamp
         issued = f"issued {_duration(age)} ago" if age >= 0 else f"issued in the future (in {_duration(age)})"
         fields = {**_user_fields(info), "timestamp": timestamp, "timestamp_iso": _iso(timestamp)}
         fields.update(issued=issued, timeout=timeout, expires_at=None, expires_at_iso=None)
@@ -302,9 +308,7 @@ def _read_secret(args: argparse.Namespace) -> bytes:
         if value is None:
             raise UsageError(f"no secret: {_USE_ENV_OR_FILE} (the secret is {_NEVER_ON_COMMAND_LINE})")
         if not value:
-            raise UsageError(
-                f"{SECRET_ENV} is set but empty; put the secret in it or pass --secret-file PATH"
-            )
+            raise UsageError(f"{SECRET_ENV} is set but empty; put the secret in it or {_USE_FILE}")
         return value.encode("utf-8", "surrogateescape")
     try:
         with open(path, "rb") as file:
@@ -326,7 +330,9 @@ def _make_factory(args: argparse.Namespace, secret: bytes | None = None, **kwarg
         raise UsageError(_NO_DIGEST_TYPE)
     cls = _factory_class(args)
     try:
-        return cls(_read_secret(args) if secret is None else secret, args.hashalg, **kwargs)
+        factory = cls(_read_secret(args) if secret is None else secret, args.hashalg, **kwargs)
+        args.hashalg = _FORMATS[args.format].canonical(args.hashalg)  # as --json shows it
+        return factory
     except (TypeError, ValueError) as exc:
         # The secret is non-empty bytes and the other arguments were checked by the parser,
         # so this is about the algorithm; the cores' messages name it, never the secret.
@@ -339,10 +345,7 @@ def _read_ticket(args: argparse.Namespace) -> str:
         if not ticket:
             raise UsageError("the ticket is empty")
         return ticket
-    try:
-        terminal = ticket is None and sys.stdin.isatty()
-    except (AttributeError, ValueError, OSError):  # no stdin, or a closed one
-        terminal = False
+    terminal = ticket is None and getattr(sys.stdin, "isatty", bool)()  # sys.stdin may be None
     if sys.stdin is None or terminal:
         raise UsageError("no ticket: pass it as an argument or pipe it on stdin")
     buffer = getattr(sys.stdin, "buffer", None)
@@ -367,15 +370,11 @@ def _duration(seconds: float) -> str:
     return " ".join(f"{count}{unit}" for count, unit in parts[:2] if count) or "0s"
 
 
-def _seconds_left(until: int, now: float) -> float:
-    left = until - now
-    return int(left) if left == int(left) else round(left, 3)
-
-
 def _expiry(until: int, now: float, expired: bool) -> dict[str, Any]:
     """The expiry fields of a ticket valid until ``until``, ``expired`` as validate decides it.
     Apache counts time modulo 2**32, so its verdict can contradict the plain difference."""
-    left = _seconds_left(until, now)
+    left: float = until - now
+    left = int(left) if left == int(left) else round(left, 3)
     modulo = " (Apache counts time modulo 2**32)"
     if expired:
         expiry = f"expired {_duration(left)} ago" if left <= 0 else "expired" + modulo
@@ -430,7 +429,8 @@ def _hint(args: argparse.Namespace, cls: Any, ticket: str, msg: str, hashalg: st
     if hashalg is not None and msg in fmt.short_digest_errors:
         found, _ = _parse(cls, ticket, [name for name in fmt.hashalgs if name != hashalg.lower()])
         if found:
-            return f"its digest length fits {found[0][0]}: if it is a {found[0][0]} ticket, pass --hashalg {found[0][0]}"
+            name = found[0][0]
+            return f"its digest length fits {name}: if it is a {name} ticket, pass --hashalg {name}"
     if fmt is _AuthTktFormat or "!" in ticket:
         return None
     found, _ = _parse(_factory_class(args, _AuthTktFormat), ticket, _AuthTktFormat.hashalgs)
@@ -438,11 +438,11 @@ def _hint(args: argparse.Namespace, cls: Any, ticket: str, msg: str, hashalg: st
     return f"it reads as a mod_auth_tkt cookie: pass --format mod_auth_tkt{option}" if found else None
 
 
-def _invalid(json: dict[str, Any], kind: str, reason: str, *notes: str | None, **fields: Any) -> _Result:
+def _invalid(extra: dict[str, Any], kind: str, reason: str, *notes: str | None, **fields: Any) -> _Result:
     """Exit 1: ``reason`` (and the ``notes`` that are not None, in brackets) on stderr."""
     if notes := tuple(note for note in notes if note):
         reason += f" ({'; '.join(notes)})"
-    result = {**json, "valid": False, "error": kind, "reason": reason, **fields}
+    result = {**extra, "valid": False, "error": kind, "reason": reason, **fields}
     return 1, result, f"invalid ticket: {reason}\n"
 
 
@@ -495,8 +495,7 @@ def _cmd_validate(args: argparse.Namespace) -> _Result:
     except ValueError as exc:  # a client address the core refuses
         raise UsageError(str(exc)) from None
     fields = fmt.fields(info, now, timeout)
-    hashalg = fmt.canonical(args.hashalg)
-    result = {"valid": True, **fmt.json, **fields, "digest": info.digest, "hashalg": hashalg}
+    result = {"valid": True, **fmt.json, **fields, "digest": info.digest, "hashalg": args.hashalg}
     return 0, result, "valid:       yes\n" + _text(fields)
 
 
@@ -504,7 +503,7 @@ def _cmd_inspect(args: argparse.Namespace) -> _Result:
     """Show a ticket's fields and expiry without checking its digest (no secret needed). The
     output is UNVERIFIED: anyone can forge these fields; use 'validate' to trust them."""
     fmt = _check_options(args)
-    json = {"verified": False, **fmt.json}
+    extra = {"verified": False, **fmt.json}
     if args.hashalg is not None:
         _make_factory(args, _DUMMY_SECRET)  # a usage error for an unknown algorithm
     cls, ticket = _factory_class(args), _read_ticket(args)
@@ -513,7 +512,7 @@ def _cmd_inspect(args: argparse.Namespace) -> _Result:
     if not found:
         note = None if args.hashalg else f"as {fmt.hashalgs[0]}; no usual digest length fits either"
         hint = _hint(args, cls, ticket, "", None)
-        return _invalid(json, "malformed", f"malformed: {errors[0]}", note, hint)
+        return _invalid(extra, "malformed", f"malformed: {errors[0]}", note, hint)
     # Guessed: the longest digest that fits. Shorter ones nearly always "fit" too, reading part
     # of the real digest as TIME and UID, so they say nothing.
     (hashalg, info), guessed = found[0], args.hashalg is None
@@ -521,7 +520,7 @@ def _cmd_inspect(args: argparse.Namespace) -> _Result:
     note = f" (guessed from the {len(info.digest)}-character digest; pass --hashalg if it is another)"
     text = "UNVERIFIED: the digest was not checked (inspect uses no secret); use 'validate' to check it\n"
     text += _text(fields, ("digest", info.digest), ("hashalg", fields["hashalg"] + (note if guessed else "")))
-    return 0, {**json, **fields, "hashalg_guessed": guessed}, text
+    return 0, {**extra, **fields, "hashalg_guessed": guessed}, text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -541,6 +540,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{prog} {args.command}: error: {exc}", file=sys.stderr)
         return 2
     if getattr(args, "json", False):
-        text = json.dumps(result) + "\n"
-    (sys.stderr if status and not getattr(args, "json", False) else sys.stdout).write(text)
+        print(json.dumps(result))
+    else:
+        (sys.stderr if status else sys.stdout).write(text)
     return int(status)
