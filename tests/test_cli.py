@@ -164,17 +164,14 @@ def _cases():
     for command in (["new", "bob"], ["validate", "x"], ["inspect", "x"]):
         for digest in ("sha1", "sha384", "blake2b", "nope", ""):
             yield [*command, *MAT, "--hashalg", digest], digest_error.format(digest)
-    for argv in (
-        ["--valid-for", "60"],
-        ["--valid-until", str(NOW)],
-        ["--valid-for", "0"],
-        ["--valid-until", "0"],
+    for option, value in (
+        ("--valid-for", "60"),
+        ("--valid-until", str(NOW)),
+        ("--valid-for", "0"),
+        ("--valid-until", "0"),
     ):
-        yield (
-            ["new", "bob", *mat, *argv],
-            f"{argv[0]} {lifetime}",
-            "TKTAuthTimeout, given with --timeout SECONDS",
-        )
+        argv = ["new", "bob", *mat, option, value]
+        yield argv, f"{option} {lifetime}", "TKTAuthTimeout, given with --timeout SECONDS"
     for command, argv in [
         (["new", "bob"], ["--timestamp", str(NOW)]),
         (["new", "bob"], ["--timestamp", "0"]),
@@ -1118,32 +1115,21 @@ def test_cores_read_each_others_tickets(run, both_cores, fmt, crossed):
     writer, reader = (core.name for core in (both_cores[::-1] if crossed else both_cores))
     options = ["--format", fmt, "--hashalg", "sha512"]
     time_option = ["--valid-until", str(NOW + 60)] if fmt == "ticket_auth" else ["--timestamp", str(NOW)]
-    argv = [
-        "new",
-        "alice",
-        "--token",
-        "admin",
-        "--user-data",
-        "é!",
-        "--client-ip",
-        "10.0.0.1",
-        *options,
-        *time_option,
-    ]
+    argv = ["new", "alice", "--token", "admin", "--user-data", "é!", "--client-ip", "10.0.0.1"]
+    argv += [*options, *time_option]
     ticket = run("--core", writer, *argv).out.strip()
     assert run("--core", reader, *argv).out.strip() == ticket  # both cores mint the same ticket
     argv = ["validate", ticket, *options, "--now", str(NOW), "--json"]
     valid = run("--core", reader, *argv, "--client-ip", "10.0.0.1").json
-    assert (valid["valid"], valid["user_id"], valid["tokens"], valid["user_data"]) == (
+    assert [valid[key] for key in ("valid", "user_id", "tokens", "user_data")] == [
         True,
         "alice",
         ["admin"],
         "é!",
-    )
+    ]
     timeout = [] if fmt == "ticket_auth" else ["--timeout", "7200"]
-    shown = run(
-        "--core", reader, "inspect", ticket, "--format", fmt, "--now", str(NOW), *timeout, "--json"
-    ).json
+    shown = run("--core", reader, "inspect", ticket, "--format", fmt, "--now", str(NOW), *timeout, "--json")
+    shown = shown.json
     del valid["valid"]
     assert shown == {**valid, "verified": False, "hashalg_guessed": True}  # the same fields
     assert run("--core", reader, *argv, "--client-ip", "10.0.0.2").json["error"] == "bad_digest"
@@ -1188,13 +1174,9 @@ def test_subprocess_console_script():
     script = Path(sys.executable).with_name("ticket-auth")
     if not script.exists():
         pytest.skip("the ticket-auth script is not installed next to this interpreter")
+    env = {**os.environ, "TICKET_AUTH_SECRET": SECRET}
     proc = subprocess.run(
-        [str(script), "new", "bob", "--valid-for", "-5"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TICKET_AUTH_SECRET": SECRET},
-        timeout=60,
-        check=False,
+        [script, "new", "bob", "--valid-for", "-5"], capture_output=True, text=True, env=env
     )
     assert (proc.returncode, proc.stdout) == (2, "")
     assert proc.stderr == (
