@@ -36,8 +36,6 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 SECRET_ENV = "TICKET_AUTH_SECRET"  # noqa: S105 - the variable's name, not a secret
-TICKET_AUTH = "ticket_auth"
-MOD_AUTH_TKT = "mod_auth_tkt"
 
 # Lets ``inspect`` (and the hints of ``validate``) parse a ticket without knowing the secret:
 # parse never uses it, but a factory needs a non-empty one.
@@ -125,7 +123,7 @@ class _AuthTktFormat(_TicketAuthFormat):
     canonical = staticmethod(_authtkt_format.check_digest)
     hashalgs = _longest_first(_authtkt_format.DIGESTS)
     short_digest_errors = (_authtkt_format.TOO_SHORT, _authtkt_format.BAD_DIGEST)
-    json: ClassVar[dict[str, Any]] = {"format": MOD_AUTH_TKT}
+    json: ClassVar[dict[str, Any]] = {"format": "mod_auth_tkt"}
     utf8_only = ipv4_only = True
     expired = "expired at {expires_at_iso} ({ago} ago; issued at {timestamp_iso}, timeout {timeout}s)"
     refused: ClassVar[dict[str, str]] = {"--valid-for": _AUTHTKT_LIFETIME, "--valid-until": _AUTHTKT_LIFETIME}
@@ -152,7 +150,7 @@ class _AuthTktFormat(_TicketAuthFormat):
         return {**fields, **_expiry(timestamp + timeout, now, expired)}
 
 
-_FORMATS: dict[str, type[_TicketAuthFormat]] = {TICKET_AUTH: _TicketAuthFormat, MOD_AUTH_TKT: _AuthTktFormat}
+_FORMATS = {"ticket_auth": _TicketAuthFormat, "mod_auth_tkt": _AuthTktFormat}  # --format's choices
 
 
 # ---------------------------------------------------------------------------------------------
@@ -207,6 +205,9 @@ _HELP = {
     "epilog": f"The secret comes from --secret-file PATH or the {SECRET_ENV} environment variable "
     "(--secret-file wins when both are given), never from the command line. "
     "Exit status: 0 success, 1 invalid or unparsable ticket, 2 usage error.",
+    "json": "print one JSON object (for scripts)",
+    "ticket": "the ticket; '-' or absent: read it from stdin",
+    "now": "the time to check the expiry at, seconds since the epoch (default: now)",
     "core": "which core to use (default: the compiled one when it is built); for debugging",
     "format": "ticket format: ticket_auth (default) or mod_auth_tkt (Apache's auth_tkt cookie)",
     "hashalg": f"hash algorithm: any hashlib name for ticket_auth (default: {_ticket_format.DEFAULT_HASHALG}, "
@@ -230,7 +231,7 @@ def _build_parser(prog: str) -> argparse.ArgumentParser:
     # overwrite them). No abbreviations: '--secret x' must never match --secret-file.
     common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     common.add_argument("--secret", nargs="?", action=_RefuseSecret, default=_SUPPRESS, help=_SUPPRESS)
-    common.add_argument("--json", action="store_true", default=_SUPPRESS, help="print one JSON object")
+    common.add_argument("--json", action="store_true", default=_SUPPRESS, help=_HELP["json"])
     common.add_argument("--core", choices=tuple(_core.CORE_MODULES), default=_SUPPRESS, help=_HELP["core"])
     description = "Mint, inspect and validate ticket_auth tickets."
     parser = argparse.ArgumentParser(
@@ -248,7 +249,7 @@ def _build_parser(prog: str) -> argparse.ArgumentParser:
             name, help=summary, description=handler.__doc__, parents=[common], allow_abbrev=False
         )
         sub.set_defaults(handler=handler)
-        sub.add_argument("--format", choices=tuple(_FORMATS), default=TICKET_AUTH, help=_HELP["format"])
+        sub.add_argument("--format", choices=tuple(_FORMATS), default="ticket_auth", help=_HELP["format"])
         if name == "new":
             sub.add_argument("user_id", metavar="USER_ID", help="the user the ticket names (not empty)")
             sub.add_argument("--token", dest="tokens", action="append", metavar="T", help=_HELP["token"])
@@ -259,8 +260,8 @@ def _build_parser(prog: str) -> argparse.ArgumentParser:
             sub.add_argument("--timestamp", type=_INTEGER, metavar="EPOCH", help=_HELP["timestamp"])
             sub.add_argument("--raw", action="store_true", help=_HELP["raw"])
         else:
-            sub.add_argument("ticket", nargs="?", metavar="TICKET", help="the ticket; '-' or none: stdin")
-            sub.add_argument("--now", type=_EPOCH, metavar="EPOCH", help="check the expiry at this time")
+            sub.add_argument("ticket", nargs="?", metavar="TICKET", help=_HELP["ticket"])
+            sub.add_argument("--now", type=_EPOCH, metavar="EPOCH", help=_HELP["now"])
             sub.add_argument("--timeout", type=_TIMEOUT, metavar="SECONDS", help=_HELP["timeout"])
         sub.add_argument("--hashalg", "--digest", dest="hashalg", metavar="NAME", help=_HELP["hashalg"])
         if name != "inspect":
