@@ -88,6 +88,12 @@ def check_timeout(timeout: int) -> int:
     return timeout
 
 
+def expired(timestamp: int, timeout: int, now: float) -> bool:
+    """Whether Apache refuses a ticket issued at ``timestamp`` as timed out at ``now``: it
+    compares ``(timestamp + timeout) mod 2**32`` with ``int(now) mod 2**32``; timeout 0: never."""
+    return bool(timeout) and (timestamp + timeout) & MAX_TIMESTAMP < int(now) & MAX_TIMESTAMP
+
+
 def unescape(cookie: str | ReadableBuffer, value: bytes) -> bytes:
     """The %-escaped cookie form: every ``%XX`` (either case) decoded; a stray '%' is an error."""
     if value.count(b"%") != len(_ESCAPE_RE.findall(value)):

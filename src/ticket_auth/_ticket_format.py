@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 # Default lifetime of a ticket minted without ``valid_until``, in seconds.
 DEFAULT_TIMEOUT = 120
 
+# The hash algorithm of a TicketFactory made without one.
+DEFAULT_HASHALG = "sha512"
+
 # TIME is an unsigned 32-bit number.
 MAX_VALID_UNTIL = 2**32 - 1
 
