@@ -88,7 +88,7 @@ static Py_ssize_t ta_safe_prefix(const unsigned char *p, Py_ssize_t n) {
     return i;
 }
 
-/* The hex header of both formats: DIGEST (2 * digest_size lowercase hex digits, then TIME
+/* The hex header of both formats: DIGEST (2 * digest_size lowercase hex digits), then TIME
    (8 lowercase hex digits, a 32-bit number of seconds). */
 enum { TA_HEADER_OK = 0, TA_HEADER_BAD_DIGEST = 1, TA_HEADER_BAD_TIME = 2 };
 
