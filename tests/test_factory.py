@@ -28,16 +28,12 @@ def make(core, kind, cls=None, secret=SECRET, **kwargs):
 # --- configured once ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "make",
-    [lambda c: c.TicketFactory(CURRENT), lambda c: c.AuthTktFactory(CURRENT, "md5")],
-    ids=["TicketFactory", "AuthTktFactory"],
-)
-def test_factory_is_configured_once(core, make):
+@pytest.mark.parametrize("kind", KINDS)
+def test_factory_is_configured_once(core, kind):
     """Calling __init__ again is refused: a factory shared between threads never changes
     under them (the compiled core reads its configuration without a lock)."""
-    factory = make(core)
-    args = (b"other",) if "Ticket" in type(factory).__name__ else (b"other", "md5")
+    factory = make(core, kind, secret=CURRENT)
+    args = (b"other",) if kind == "TicketFactory" else (b"other", "md5")
     ticket = factory.new("u")
     with pytest.raises(TypeError, match="already configured"):
         factory.__init__(*args)
@@ -67,6 +63,24 @@ def test_uninitialized_factory_raises(core, call):
     super().__init__) has no secret and no hash: every method must raise, never return a
     made-up result or read the missing secret as bytes."""
     for factory in _uninitialized(core.TicketFactory):
+        with pytest.raises(Exception) as err:
+            result = call(factory)
+            pytest.fail(f"returned {result!r}")
+        assert not isinstance(err.value, (TicketDigestError, TicketExpired))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda f: f.new("u", timestamp=5),
+        lambda f: f.validate("a" * 32 + "00000005u!t!d", None, 10),
+        lambda f: f.parse("a" * 32 + "00000005u!t!d"),
+    ],
+    ids=["new", "validate", "parse"],
+)
+def test_uninitialized_authtkt_factory_raises(core, call):
+    """The same for AuthTktFactory (the compiled core's check is shared by both factories)."""
+    for factory in _uninitialized(core.AuthTktFactory):
         with pytest.raises(Exception) as err:
             result = call(factory)
             pytest.fail(f"returned {result!r}")
