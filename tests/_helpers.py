@@ -1,5 +1,6 @@
 """Strategies and small helpers shared by the test modules (no test code of 0.1.4 here)."""
 
+import hashlib
 import ipaddress
 import os
 
@@ -160,3 +161,30 @@ def exact_outcome(fn, *args, **kwargs):
     except Exception as exc:  # noqa: BLE001
         return ("raise", type(exc), str(exc), getattr(exc, "ticket", None))
     return ("ok", type(result), tuple(result) if isinstance(result, tuple) else result)
+
+
+class CountingHash:
+    """A hash constructor that counts how many digests a factory computes (the ``counting``
+    fixture of conftest.py makes the next factory hash with one)."""
+
+    def __init__(self, name):
+        self.name, self.calls = name, 0
+
+    def __call__(self, data=b""):
+        self.calls += 1
+        return hashlib.new(self.name, data)
+
+
+def spec_digest(hashalg, secret, ip4, timestamp, user_id, tokens, user_data):
+    """The hex digest of a mod_auth_tkt ticket, computed here from the format's recipe:
+
+        inner  = H(ip4 + timestamp (4 bytes, big-endian) + secret + UID + NUL + TOKENS + NUL + DATA)
+        digest = H(hex(inner) + secret)
+
+    ``ip4`` is the packed address (4 bytes) or its text; the fields are the bytes exactly as
+    they are in the ticket (str is taken as UTF-8)."""
+    if not isinstance(ip4, bytes):
+        ip4 = ipaddress.IPv4Address(ip4).packed
+    fields = [field.encode() if isinstance(field, str) else field for field in (user_id, tokens, user_data)]
+    inner = hashlib.new(hashalg, ip4 + timestamp.to_bytes(4, "big") + secret + b"\0".join(fields))
+    return hashlib.new(hashalg, inner.hexdigest().encode("ascii") + secret).hexdigest()

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import _ta014
-from _helpers import EXAMPLES
+from _helpers import EXAMPLES, CountingHash
 from ticket_auth._core import CORE_MODULES
 from ticket_auth._core import load_core as load_core_module
 
@@ -41,7 +41,10 @@ def require_extension():
 
 @dataclasses.dataclass(frozen=True)
 class Core:
-    """One implementation of the ticket core."""
+    """One implementation of the ticket core: its name ("compiled" or "pure"), its module,
+    and the two factories it offers. Tests use ``core.TicketFactory`` and
+    ``core.AuthTktFactory``; ``core.module`` is for what is not a factory (a module-level
+    name to patch, the file it was loaded from)."""
 
     name: str
     module: types.ModuleType
@@ -49,6 +52,10 @@ class Core:
     @property
     def TicketFactory(self):  # noqa: N802 - mirrors the module attribute
         return self.module.TicketFactory
+
+    @property
+    def AuthTktFactory(self):  # noqa: N802 - mirrors the module attribute
+        return self.module.AuthTktFactory
 
 
 def load_core(name):
@@ -102,3 +109,11 @@ def ta014():
             pytrace=False,
         )
     return module
+
+
+@pytest.fixture
+def counting(core, monkeypatch):
+    """Make the next factory built by ``core`` hash with a CountingHash of sha256 (returned)."""
+    counter = CountingHash("sha256")
+    monkeypatch.setattr(core.module, "resolve_hashalg", lambda name: (counter, 32))
+    return counter

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import ticket_auth
+from ticket_auth import TicketError
 
 SECRET = b"api-secret"
 
@@ -279,3 +280,38 @@ def test_selector_reports_a_missing_dependency_of_the_extension():
     missing = _run_selector("ModuleNotFoundError(name='some_dependency')")
     assert missing.returncode != 0
     assert "ModuleNotFoundError" in missing.stderr
+
+
+# --- exceptions built by the compiled core -----------------------------------------------------
+
+
+def _error_state(exc):
+    return type(exc), exc.args, vars(exc), str(exc), repr(exc), exc.ticket, exc.msg
+
+
+@pytest.mark.parametrize(
+    "kind", ["parse", "digest", "expired", "authtkt-parse", "authtkt-digest", "authtkt-expired"]
+)
+def test_compiled_errors_are_built_as_their_init_builds_them(both_cores, kind):
+    """The compiled core builds its TicketError instances in C (no Python frame); they must be
+    indistinguishable from the ones the pure core makes by calling the classes."""
+    results = []
+    for core in both_cores:
+        if kind.startswith("authtkt"):
+            factory = core.AuthTktFactory(SECRET, "md5", timeout=10)
+            good = factory.new("u", timestamp=100)
+            raw = factory.new("u", timestamp=100, raw=True)
+            ticket = {
+                "authtkt-parse": good + "=",
+                "authtkt-digest": "0" * 32 + raw[32:],
+                "authtkt-expired": good,
+            }[kind]
+        else:
+            factory = core.TicketFactory(SECRET, "md5")
+            good = factory.new("u", valid_until=100)
+            ticket = {"parse": good.upper(), "digest": "0" * 32 + good[32:], "expired": good}[kind]
+        with pytest.raises(TicketError) as err:
+            factory.validate(ticket, now=10**6)
+        results.append(_error_state(err.value))
+        assert pickle.loads(pickle.dumps(err.value)).args == err.value.args
+    assert results[0] == results[1]

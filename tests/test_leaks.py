@@ -156,8 +156,8 @@ def ticket_new_cases(core):
 
 
 def authtkt_validate_cases(core):
-    factory = core.module.AuthTktFactory(SECRET, "sha256", fallback_secrets=(OLD,), max_length=400)
-    old = core.module.AuthTktFactory(OLD, "sha256")
+    factory = core.AuthTktFactory(SECRET, "sha256", fallback_secrets=(OLD,), max_length=400)
+    old = core.AuthTktFactory(OLD, "sha256")
     v = factory.validate
     cookie = factory.new("alice", ("admin", "staff"), "data!x", NOW, IP)
     raw = factory.new("alice", ("admin", "staff"), "data!x", NOW, IP, raw=True)
@@ -189,7 +189,7 @@ def authtkt_validate_cases(core):
 
 
 def authtkt_new_cases(core):
-    factory = core.module.AuthTktFactory(SECRET, "md5", max_length=300)
+    factory = core.AuthTktFactory(SECRET, "md5", max_length=300)
     n = factory.new
     return [
         (n, ("alice", ("admin",), "data!x", NOW, IP), {}, None),
@@ -235,7 +235,7 @@ def test_errors_do_not_keep_tickets_alive(core):
     """A caught TicketError (which holds the ticket) releases it with the exception: no
     reference is left in the core, and no reference cycle needs the garbage collector."""
     factory = core.TicketFactory(SECRET, "sha256")
-    authtkt = core.module.AuthTktFactory(SECRET, "sha256")
+    authtkt = core.AuthTktFactory(SECRET, "sha256")
     good = factory.new("alice", (), "", UNTIL, IP)
     cookie = authtkt.new("alice", (), "", NOW, IP)
     gc.disable()
@@ -273,7 +273,7 @@ def test_errors_do_not_keep_tickets_alive(core):
 def test_argument_refcounts_are_stable(core):
     """Repeated calls, good and bad, leave every argument's reference count as it was."""
     factory = core.TicketFactory(SECRET, "sha256", fallback_secrets=(OLD,))
-    authtkt = core.module.AuthTktFactory(SECRET, "sha256", fallback_secrets=(OLD,))
+    authtkt = core.AuthTktFactory(SECRET, "sha256", fallback_secrets=(OLD,))
     # Fresh objects (not interned or cached), so that only our references count.
     ticket = "".join([factory.new("alice", ("a",), "d", UNTIL, IP)])
     bad_ticket = "".join(["x" * 50, "!"])
@@ -322,7 +322,7 @@ def test_secret_is_not_retained(core):
     before = (sys.getrefcount(secret), sys.getrefcount(old))
     for make in (
         lambda: core.TicketFactory(secret, fallback_secrets=[old]),
-        lambda: core.module.AuthTktFactory(secret, "md5", fallback_secrets=[old]),
+        lambda: core.AuthTktFactory(secret, "md5", fallback_secrets=[old]),
     ):
         factory = make()
         for _ in range(100):

@@ -56,13 +56,13 @@ def site(apache_server, digest):  # noqa: F811 - the fixture imported above
 @pytest.fixture(scope="module")
 def factory(core, site):
     """Our factory configured like the VirtualHost (TKTAuthSecret, TKTAuthSecretOld, digest)."""
-    return core.module.AuthTktFactory(site.secret, site.digest, fallback_secrets=[site.old_secret])
+    return core.AuthTktFactory(site.secret, site.digest, fallback_secrets=[site.old_secret])
 
 
 @pytest.fixture(scope="module")
 def old_factory(core, site):
     """A factory that still signs with the VirtualHost's TKTAuthSecretOld."""
-    return core.module.AuthTktFactory(site.old_secret, site.digest)
+    return core.AuthTktFactory(site.old_secret, site.digest)
 
 
 def b64(raw):
@@ -190,7 +190,7 @@ def test_refuses_uppercase_digest(site, factory):
 
 
 def test_refuses_wrong_secret(core, site, factory):
-    stranger = core.module.AuthTktFactory(b"not the secret of this server", site.digest)
+    stranger = core.AuthTktFactory(b"not the secret of this server", site.digest)
     cookie = stranger.new("alice", ("admin",), "x")
     assert_refused(site.get("ignoreip", cookie))
     with pytest.raises(TicketDigestError):
@@ -199,7 +199,7 @@ def test_refuses_wrong_secret(core, site, factory):
 
 def test_refuses_other_digest_type(core, site, factory):
     other = next(d for d in DIGESTS if d != site.digest)
-    cookie = core.module.AuthTktFactory(site.secret, other).new("alice")
+    cookie = core.AuthTktFactory(site.secret, other).new("alice")
     assert_refused(site.get("ignoreip", cookie))
     with pytest.raises((TicketDigestError, TicketParseError)):
         factory.validate(cookie)
@@ -215,7 +215,7 @@ def test_expired_after_timeout(core, site, factory):
     with pytest.raises(TicketExpired):
         factory.validate(old, now=time.time())
 
-    short = core.module.AuthTktFactory(site.secret, site.digest, timeout=SHORT_TIMEOUT)
+    short = core.AuthTktFactory(site.secret, site.digest, timeout=SHORT_TIMEOUT)
     stale = short.new("henry", timestamp=now - SHORT_TIMEOUT - 5)
     assert_refused(site.get("short", stale))
     assert_accepted(site.get("ignoreip", stale), "henry", (), "")  # 65 s is fine under 2 h
@@ -223,7 +223,7 @@ def test_expired_after_timeout(core, site, factory):
         short.validate(stale, now=time.time())
     assert factory.validate(stale, now=time.time()).user_id == "henry"
     # timeout=0 (TKTAuthTimeout 0) never expires, as with Apache.
-    forever = core.module.AuthTktFactory(site.secret, site.digest, timeout=0)
+    forever = core.AuthTktFactory(site.secret, site.digest, timeout=0)
     assert forever.validate(old, now=time.time()).user_id == "henry"
 
 
@@ -364,14 +364,14 @@ def test_old_secret_bound_ticket_reissued_bound(site, factory, old_factory):
 
 
 def test_old_secret_refused_without_fallback(core, site, old_factory):
-    only_current = core.module.AuthTktFactory(site.secret, site.digest)
+    only_current = core.AuthTktFactory(site.secret, site.digest)
     with pytest.raises(TicketDigestError):
         only_current.validate(old_factory.new("mia"))
 
 
 def test_apache_refreshes_ageing_ticket(core, site):
     """TKTAuthTimeoutRefresh (default 0.5): less than half of /short/'s 60 s left -> reissue."""
-    short = core.module.AuthTktFactory(site.secret, site.digest, timeout=SHORT_TIMEOUT)
+    short = core.AuthTktFactory(site.secret, site.digest, timeout=SHORT_TIMEOUT)
     young = short.new("noah", ("admin",), "n", timestamp=int(time.time()) - 5)
     resp = site.get("short", young)
     assert_accepted(resp, "noah", ("admin",), "n")

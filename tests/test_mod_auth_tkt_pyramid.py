@@ -7,17 +7,16 @@ hashalg='md5')`` reads one (returning ``(timestamp, userid, tokens list, user_da
 mod_auth_tkt. Where it is not (a user id outside ``A-Za-z0-9_.~/-``, whose quoted form Pyramid
 writes but whose unquoted form it hashes; user data with '!' and no tokens, written
 ``uid!a!b``), the tests show that Apache refuses Pyramid's ticket and accepts ours: against the
-real Apache when the tests/apache server is available, and always against the digest recipe
-of shared/MOD_AUTH_TKT.md computed here with hashlib.
+real Apache when the tests/apache server is available, and always against the format's digest
+recipe computed with hashlib (``_helpers.spec_digest``).
 """
 
 import base64
-import hashlib
-import ipaddress
 import time
 
 import pytest
 
+from _helpers import spec_digest
 from apache.server import DIGESTS, apache_server  # noqa: F401
 
 mod_auth_tkt = pytest.importorskip(
@@ -58,7 +57,7 @@ def digest(request):
 
 @pytest.fixture
 def factory(core, digest):
-    return core.module.AuthTktFactory(SECRET, digest, timeout=0)
+    return core.AuthTktFactory(SECRET, digest, timeout=0)
 
 
 @pytest.fixture
@@ -68,26 +67,6 @@ def apache_or_none(request):
         return request.getfixturevalue("apache_server")
     except pytest.skip.Exception:
         return None
-
-
-def spec_digest(digest, secret, ip, timestamp, user_id, tokens, user_data):
-    """The digest recipe of shared/MOD_AUTH_TKT.md (the spec, checked against Apache).
-
-    inner = H(ip4 + timestamp (4 bytes BE) + secret + uid + NUL + tokens + NUL + data);
-    digest = H(hex(inner) + secret). Fields are the bytes exactly as they are in the ticket.
-    """
-    inner = hashlib.new(
-        digest,
-        ipaddress.IPv4Address(ip).packed
-        + timestamp.to_bytes(4, "big")
-        + secret
-        + user_id.encode()
-        + b"\0"
-        + tokens.encode()
-        + b"\0"
-        + user_data.encode(),
-    ).hexdigest()
-    return hashlib.new(digest, inner.encode("ascii") + secret).hexdigest()
 
 
 # -- where Pyramid is consistent: tickets cross both ways ----------------------------------
@@ -172,7 +151,7 @@ def test_pyramid_quoted_user_id_is_not_mod_auth_tkt(core, factory, digest, user_
 
     if apache_or_none is not None:
         site = apache_or_none.sites[digest]
-        server_factory = core.module.AuthTktFactory(site.secret, digest)
+        server_factory = core.AuthTktFactory(site.secret, digest)
         theirs = AuthTicket(
             site.secret, user_id, "0.0.0.0", tokens=("admin",), user_data="d", hashalg=digest
         ).cookie_value()
@@ -209,7 +188,7 @@ def test_pyramid_bang_in_data_without_tokens_is_misread(core, factory, digest, a
 
     if apache_or_none is not None:
         site = apache_or_none.sites[digest]
-        server_factory = core.module.AuthTktFactory(site.secret, digest)
+        server_factory = core.AuthTktFactory(site.secret, digest)
         theirs = AuthTicket(site.secret, "erin", "0.0.0.0", user_data="a!b", hashalg=digest).cookie_value()
         assert site.get("ignoreip", theirs).status == 307
         resp = site.get("ignoreip", server_factory.new("erin", (), "a!b"))

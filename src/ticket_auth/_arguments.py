@@ -1,6 +1,9 @@
-"""Everything both cores need to compute a digest, resolved once per factory.
+"""The argument checks both formats share (0.1.4 tickets and mod_auth_tkt), used by both cores:
+secrets, ``max_length``, the hash algorithm (resolved once per factory), client addresses and
+times. Each format's own rules are in ``_ticket_format`` and ``_authtkt_format``.
 
-The digest is a nested hash with the secret in the middle (not HMAC)::
+The digest of a 0.1.4-format ticket is a nested hash with the secret in the middle (not
+HMAC); mod_auth_tkt's differs only in hashing the hex text of ``inner``::
 
     data0  = bytes([ip.version]) + ip.packed + valid_until (4 bytes, big-endian)
     data1  = (UID + "\\0" + TOKENS + "\\0" + DATA).encode(encoding)   # the quoted forms
@@ -13,6 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import ipaddress
+import time
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 
@@ -20,12 +24,16 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from typing import TypeAlias
 
-    from _typeshed import ReadableBuffer
+    from _typeshed import ConvertibleToInt, ReadableBuffer
 
     # What both cores accept for a client address (None: unbound), and what resolve_hashalg
     # returns; _ticketcore.pyi (the compiled core's stub) spells out the same types.
     ClientIP: TypeAlias = str | int | bytes | ipaddress.IPv4Address | ipaddress.IPv6Address | None
     HashConstructor: TypeAlias = Callable[[bytes], hashlib._Hash]
+
+# The largest time either format carries (TIME, ``valid_until``, ``timestamp``, ``timeout``):
+# an unsigned 32-bit number of seconds.
+MAX_UINT32 = 2**32 - 1
 
 # The largest digest any fixed-length hashlib algorithm produces (OpenSSL's EVP_MAX_MD_SIZE).
 MAX_DIGEST_SIZE = 64
@@ -105,6 +113,24 @@ def resolve_hashalg(hashalg: str) -> tuple[HashConstructor, int]:
     if constructor(check).digest() != hashlib.new(hashalg, check).digest():
         constructor = functools.partial(hashlib.new, hashalg)
     return constructor, size
+
+
+def to_int(value: ConvertibleToInt, range_error: str) -> int:
+    """``int(value)``, with an infinite float (OverflowError from int) reported as the range
+    error it is: a time outside 0..MAX_UINT32."""
+    try:
+        return int(value)
+    except OverflowError:
+        raise ValueError(range_error.format(value)) from None
+
+
+def check_time(value: ConvertibleToInt | None, lifetime: int, range_error: str) -> int:
+    """The time of a new ticket as an int in 0..MAX_UINT32: ``value``, or now + ``lifetime``
+    when it is ``None`` (``time.time`` looked up on each call, as 0.1.4 does)."""
+    result = int(time.time()) + lifetime if value is None else to_int(value, range_error)
+    if not 0 <= result <= MAX_UINT32:
+        raise ValueError(range_error.format(result))
+    return result
 
 
 def ip_prefix(client_ip: ClientIP) -> bytes:

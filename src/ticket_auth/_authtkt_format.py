@@ -1,4 +1,6 @@
-"""The mod_auth_tkt 2.x wire format, shared by both cores' ``AuthTktFactory``.
+"""The Apache mod_auth_tkt 2.x format (``AuthTktFactory``): limits, forms of a cookie value and
+error messages, used by both cores (the compiled ``_ticketcore``, the pure ``_ticketcore_py``).
+The argument checks it shares with the 0.1.4 format are in ``_arguments``.
 
     ticket = hex(digest) + "%08x" % timestamp + UID + "!" + [TOKENS + "!"] + DATA
     inner  = H(ip4 + timestamp (4 bytes, big-endian) + secret + UID + "\\0" + TOKENS + "\\0" + DATA)
@@ -25,6 +27,7 @@ from __future__ import annotations
 import binascii
 import re
 
+from ._arguments import MAX_UINT32
 from .exception import TicketParseError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
@@ -32,12 +35,11 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run t
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
 
-# TKTAuthDigestType values -> hashlib names.
-DIGESTS = {"md5": "md5", "sha256": "sha256", "sha512": "sha512"}
+# TKTAuthDigestType values (the ``digest`` argument) -> hashlib names.
+DIGEST_TYPES = {"md5": "md5", "sha256": "sha256", "sha512": "sha512"}
 
-# Apache's default TKTAuthTimeout, in seconds.
+# Apache's default TKTAuthTimeout, in seconds (the ``timeout`` argument, 0..MAX_UINT32).
 DEFAULT_TIMEOUT = 2 * 60 * 60
-MAX_TIMESTAMP = 2**32 - 1
 
 COOKIE_TYPE_ERROR = "cookie must be str or bytes-like, not {}"
 DIGEST_ERROR = "digest must be one of 'md5', 'sha256', 'sha512' (TKTAuthDigestType), not {!r}"
@@ -72,18 +74,19 @@ _BASE64_RE = re.compile(rb"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za
 _ESCAPE_RE = re.compile(rb"%([0-9A-Fa-f]{2})")
 
 
-def check_digest(digest: str) -> str:
+def check_digest_type(digest: str) -> str:
     """The hashlib name for a TKTAuthDigestType (no default: MD5 is never chosen silently)."""
     if not isinstance(digest, str):
         raise TypeError(DIGEST_TYPE_ERROR.format(type(digest).__name__))
-    name = DIGESTS.get(digest.lower())
+    name = DIGEST_TYPES.get(digest.lower())
     if name is None:
         raise ValueError(DIGEST_ERROR.format(digest))
     return name
 
 
 def check_timeout(timeout: int) -> int:
-    if isinstance(timeout, bool) or not isinstance(timeout, int) or not 0 <= timeout <= MAX_TIMESTAMP:
+    """TKTAuthTimeout as an int in 0..MAX_UINT32 (0: no timeout)."""
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or not 0 <= timeout <= MAX_UINT32:
         raise (TypeError if not isinstance(timeout, int) else ValueError)(TIMEOUT_ERROR.format(timeout))
     return timeout
 
@@ -91,7 +94,7 @@ def check_timeout(timeout: int) -> int:
 def expired(timestamp: int, timeout: int, now: float) -> bool:
     """Whether Apache refuses a ticket issued at ``timestamp`` as timed out at ``now``: it
     compares ``(timestamp + timeout) mod 2**32`` with ``int(now) mod 2**32``; timeout 0: never."""
-    return bool(timeout) and (timestamp + timeout) & MAX_TIMESTAMP < int(now) & MAX_TIMESTAMP
+    return bool(timeout) and (timestamp + timeout) & MAX_UINT32 < int(now) & MAX_UINT32
 
 
 def unescape(cookie: str | ReadableBuffer, value: bytes) -> bytes:

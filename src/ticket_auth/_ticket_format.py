@@ -1,4 +1,6 @@
-"""The wire format shared by both cores: limits, quoting rules and error messages.
+"""The ticket_auth 0.1.4 format (``TicketFactory``): limits, quoting rules and error messages,
+used by both cores (the compiled ``_ticketcore``, the pure ``_ticketcore_py``). The argument
+checks it shares with mod_auth_tkt are in ``_arguments``.
 
     ticket = DIGEST TIME UID "!" TOKENS "!" DATA
 
@@ -18,23 +20,19 @@ same order and raise the same messages:
 
 from __future__ import annotations
 
-import time
-
 from .exception import TicketParseError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 
 if TYPE_CHECKING:
-    from _typeshed import ConvertibleToInt, ReadableBuffer
+    from _typeshed import ReadableBuffer
 
-# Default lifetime of a ticket minted without ``valid_until``, in seconds.
-DEFAULT_TIMEOUT = 120
+# Lifetime of a ticket minted without ``valid_until``, in seconds (TIME is ``valid_until``,
+# an unsigned 32-bit number: at most ``MAX_UINT32``).
+DEFAULT_LIFETIME = 120
 
 # The hash algorithm of a TicketFactory made without one.
 DEFAULT_HASHALG = "sha512"
-
-# TIME is an unsigned 32-bit number.
-MAX_VALID_UNTIL = 2**32 - 1
 
 # The characters urllib.parse.quote leaves alone with its default ``safe='/'``.
 SAFE_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~/")
@@ -67,28 +65,6 @@ TOKENS_STR_ERROR = "tokens must be a sequence of str or bytes, not a single {}"
 USER_DATA_TYPE_ERROR = "user_data must be str or bytes, not {}"
 NEW_TOO_LONG_ERROR = "the ticket would be {} characters long, more than max_length={}"
 VALID_UNTIL_RANGE_ERROR = "valid_until must be between 0 and 4294967295 (32-bit seconds), not {}"
-
-
-def default_valid_until() -> int:
-    """``int(time.time()) + DEFAULT_TIMEOUT``; looks ``time.time`` up on each call, as 0.1.4 does."""
-    return int(time.time()) + DEFAULT_TIMEOUT
-
-
-def to_int(value: ConvertibleToInt, range_error: str) -> int:
-    """``int(value)``, with an infinite float (OverflowError from int) reported as the range
-    error it is: a time outside 0..2**32-1."""
-    try:
-        return int(value)
-    except OverflowError:
-        raise ValueError(range_error.format(value)) from None
-
-
-def check_valid_until(valid_until: ConvertibleToInt | None) -> int:
-    """``valid_until`` as an int in 0..2**32-1; ``None`` means the default lifetime."""
-    value = default_valid_until() if valid_until is None else to_int(valid_until, VALID_UNTIL_RANGE_ERROR)
-    if not 0 <= value <= MAX_VALID_UNTIL:
-        raise ValueError(VALID_UNTIL_RANGE_ERROR.format(value))
-    return value
 
 
 def ascii_text(ticket: ReadableBuffer) -> str:

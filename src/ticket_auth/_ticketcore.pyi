@@ -1,4 +1,4 @@
-"""Type stub of the compiled core (``src/_ticketcore.pyx``).
+"""Type stub of the compiled core (``src/_ticketcore.pyx`` and its parts in ``src/_ticketlib/``).
 
 The compiled and the pure core (``ticket_auth._ticketcore_py``) have the same API; this stub
 and the pure core's annotations say the same thing. ``tests/packaging/test_lint.py`` checks
@@ -19,10 +19,14 @@ __all__ = ["AuthTktFactory", "AuthTktInfo", "TicketFactory", "TicketInfo"]
 _Field: TypeAlias = str | bytes | bytearray
 _ClientIP: TypeAlias = str | int | bytes | IPv4Address | IPv6Address | None
 
-# Both are cdef classes (@disjoint_base: their instance layout is their own).
+# cdef classes. _Factory holds the configuration both factories share (@disjoint_base: its
+# instance layout is its own); TicketFactory adds no field, AuthTktFactory adds its timeout.
 
 @disjoint_base
-class TicketFactory:
+class _Factory:
+    def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn: ...
+
+class TicketFactory(_Factory):
     """Mints and validates tickets signed with ``secret`` using hashlib's ``hashalg``."""
 
     def __init__(
@@ -33,7 +37,6 @@ class TicketFactory:
         fallback_secrets: Iterable[ReadableBuffer] = (),
         max_length: int | None = None,
     ) -> None: ...
-    def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn: ...
     def new(
         self,
         user_id: _Field,
@@ -53,7 +56,7 @@ class TicketFactory:
     def parse(self, ticket: str | ReadableBuffer) -> TicketInfo: ...
 
 @disjoint_base
-class AuthTktFactory:
+class AuthTktFactory(_Factory):
     """Mints and validates Apache mod_auth_tkt 2.x tickets (see ticket_auth.mod_auth_tkt)."""
 
     def __init__(
@@ -65,7 +68,6 @@ class AuthTktFactory:
         timeout: int = 7200,
         max_length: int | None = None,
     ) -> None: ...
-    def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn: ...
     def new(
         self,
         user_id: _Field,

@@ -1,9 +1,16 @@
-"""The pure-Python core: the whole ticket contract in plain Python.
+"""The pure-Python core: ``TicketFactory`` (the ticket_auth 0.1.4 format) and
+``AuthTktFactory`` (Apache mod_auth_tkt) in plain Python, in this one module.
 
-Used when the compiled core (``ticket_auth._ticketcore``) is not built, on interpreters
-other than CPython, or when ``TICKET_AUTH_NO_EXTENSIONS=1`` is set. It behaves exactly like
-the compiled core: same results, same errors, same messages. The order of the checks is
-documented in ``ticket_auth._ticket_format``.
+Used when the compiled core (``ticket_auth._ticketcore``, built from ``src/_ticketcore.pyx``
+and ``src/_ticketlib/``) is not built, on interpreters other than CPython, or when
+``TICKET_AUTH_NO_EXTENSIONS=1`` is set. It behaves exactly like the compiled core: same
+results, same errors, same messages. Both cores use the same Python modules for what each
+format accepts and the order of its checks (``_ticket_format``, ``_authtkt_format``) and for
+the argument checks the formats share (``_arguments``).
+
+Layout: helpers of the 0.1.4 format (quoting, unquoting), ``_Factory`` (what both factories
+share: configuration, refusals, repr), ``TicketFactory``, then the mod_auth_tkt helpers and
+``AuthTktFactory``. As in the compiled core, the parsers stay with each format.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from codecs import unicode_escape_decode as _unicode_escape_decode
 from urllib.parse import quote
 
 from . import _authtkt_format, _ticket_format
-from ._arguments import check_max_length, check_secrets, ip_prefix, resolve_hashalg
+from ._arguments import check_max_length, check_secrets, check_time, ip_prefix, resolve_hashalg
 from .exception import TicketDigestError, TicketExpired, TicketParseError
 from .ticket_info import AuthTktInfo, FallbackAuthTktInfo, FallbackTicketInfo, TicketInfo
 
@@ -107,7 +114,64 @@ def _unquote_utf8(field: str) -> str | None:
         return None
 
 
-class TicketFactory:
+def _split_tokens(token_text: str) -> tuple[str, ...]:
+    """TOKENS (comma-separated) as a tuple; ``()`` when empty."""
+    return tuple(token_text.split(",")) if token_text else ()
+
+
+class _Factory:
+    """What both factories share: the configuration (secrets, hash, length limit), set once by
+    ``_configure`` from each factory's ``__init__``, the refusal to be re-initialised or
+    pickled, and the repr. The parsers stay with each format."""
+
+    __slots__ = ("_algorithm", "_hash", "_hex_len", "_max_length", "_secrets")
+
+    _secrets: tuple[bytes, ...]  # (secret, *fallback_secrets), all non-empty bytes
+    _hash: HashConstructor
+    _hex_len: int  # DIGEST is 2 * digest_size hex digits
+    _max_length: int | None
+    _algorithm: str  # the algorithm as the caller named it (for repr)
+
+    def _hashlib_name(self, algorithm: str) -> str:
+        """The hashlib name of the algorithm the caller named (a format may restrict it)."""
+        return algorithm
+
+    def _describe(self) -> str:
+        """The arguments shown by repr (never the secrets)."""
+        raise NotImplementedError
+
+    def _configure(
+        self,
+        secret: ReadableBuffer,
+        fallback_secrets: Iterable[ReadableBuffer],
+        algorithm: str,
+        max_length: int | None,
+    ) -> int:
+        """Check every shared argument, then set the fields; return the digest size. A failed
+        call changes nothing; a format checks its own arguments before calling this."""
+        # Configured once (as the compiled core, which reads its fields without a lock).
+        if getattr(self, "_secrets", None) is not None:
+            raise TypeError(_ticket_format.REINIT_ERROR.format(type(self).__qualname__))
+        secrets = check_secrets(secret, fallback_secrets)
+        constructor, digest_size = resolve_hashalg(self._hashlib_name(algorithm))
+        max_length = check_max_length(max_length)
+        self._secrets, self._hash, self._algorithm = secrets, constructor, algorithm
+        self._hex_len, self._max_length = 2 * digest_size, max_length
+        return digest_size
+
+    def __repr__(self) -> str:
+        return f"{type(self).__module__}.{type(self).__qualname__}({self._describe()})"
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn:
+        public = next(
+            cls
+            for cls in type(self).__mro__
+            if cls.__module__ == __name__ and not cls.__name__.startswith("_")
+        )
+        raise TypeError(f"{public.__name__} holds a secret and cannot be pickled or copied")
+
+
+class TicketFactory(_Factory):
     """Mints and validates tickets signed with ``secret`` using hashlib's ``hashalg``.
 
     ``fallback_secrets`` (keyword-only) are older secrets that ``validate`` still accepts
@@ -115,14 +179,9 @@ class TicketFactory:
     other work.
     """
 
-    __slots__ = ("_hash", "_hashalg", "_hex_len", "_max_length", "_pattern", "_secrets")
+    __slots__ = ("_pattern",)
 
-    _secrets: tuple[bytes, ...]
-    _hash: HashConstructor
-    _hex_len: int
     _pattern: re.Pattern[str]
-    _hashalg: str
-    _max_length: int | None
 
     def __init__(
         self,
@@ -132,28 +191,17 @@ class TicketFactory:
         fallback_secrets: Iterable[ReadableBuffer] = (),
         max_length: int | None = None,
     ) -> None:
-        # Configured once (as the compiled core, which reads its fields without a lock).
-        if getattr(self, "_secrets", None) is not None:
-            raise TypeError(_ticket_format.REINIT_ERROR.format(type(self).__qualname__))
-        # Everything is checked before anything is assigned: a failed call changes nothing.
-        secrets = check_secrets(secret, fallback_secrets)
-        constructor, digest_size = resolve_hashalg(hashalg)
-        max_length = check_max_length(max_length)
-        hex_len = 2 * digest_size
+        hex_len = 2 * self._configure(secret, fallback_secrets, hashalg, max_length)
         # Structure only; fields holding '%' get the strict escape check afterwards.
-        pattern = re.compile(
+        self._pattern = re.compile(
             rf"([0-9a-f]{{{hex_len}}})([0-9a-f]{{8}})([A-Za-z0-9_.~/%-]*)!([A-Za-z0-9_.~/%,-]*)!([A-Za-z0-9_.~/%-]*)"
         )
-        self._secrets, self._hash, self._hashalg = secrets, constructor, hashalg
-        self._hex_len, self._pattern, self._max_length = hex_len, pattern, max_length
 
-    def __repr__(self) -> str:
-        return f"{type(self).__module__}.{type(self).__qualname__}(hashalg={self._hashalg!r})"
+    def _describe(self) -> str:
+        return f"hashalg={self._algorithm!r}"
 
-    def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn:
-        raise TypeError("TicketFactory holds a secret and cannot be pickled or copied")
-
-    def _digest(self, data0: bytes, data1: bytes, secret: bytes) -> str:
+    def _sign(self, data0: bytes, data1: bytes, secret: bytes) -> str:
+        """The DIGEST of a ticket (hex) for the inputs ``_arguments`` describes."""
         inner = self._hash(data0 + secret + data1).digest()
         return self._hash(inner + secret).hexdigest()
 
@@ -167,14 +215,16 @@ class TicketFactory:
         encoding: str = "utf-8",
     ) -> str:
         """Mint a ticket (str). ``tokens`` is a sequence of str/bytes; see the README."""
-        until = _ticket_format.check_valid_until(valid_until)
+        until = check_time(
+            valid_until, _ticket_format.DEFAULT_LIFETIME, _ticket_format.VALID_UNTIL_RANGE_ERROR
+        )
         uid = _quote(user_id, _ticket_format.USER_ID_TYPE_ERROR)
         token_text = _quote_tokens(tokens)
         data_text = _quote(user_data, _ticket_format.USER_DATA_TYPE_ERROR) if user_data else ""
         data0 = _client_prefix(client_ip) + until.to_bytes(4, "big")
         signed = f"{uid}\0{token_text}\0{data_text}"
         data1 = signed.encode("ascii" if encoding in _ticket_format.ASCII_COMPATIBLE_ENCODINGS else encoding)
-        ticket = f"{self._digest(data0, data1, self._secrets[0])}{until:08x}{uid}!{token_text}!{data_text}"
+        ticket = f"{self._sign(data0, data1, self._secrets[0])}{until:08x}{uid}!{token_text}!{data_text}"
         if self._max_length is not None and len(ticket) > self._max_length:
             raise ValueError(_ticket_format.NEW_TOO_LONG_ERROR.format(len(ticket), self._max_length))
         return ticket
@@ -203,7 +253,7 @@ class TicketFactory:
             except UnicodeError:
                 raise TicketParseError(ticket, _ticket_format.NOT_ENCODABLE) from None
         for index, secret in enumerate(self._secrets):  # noqa: B007 - read after the loop
-            if hmac.compare_digest(self._digest(data0, data1, secret), info.digest):
+            if hmac.compare_digest(self._sign(data0, data1, secret), info.digest):
                 break
         else:  # every secret cost one digest, whichever it was
             raise TicketDigestError(ticket)
@@ -234,14 +284,12 @@ class TicketFactory:
         user_id = _unquote_utf8(uid)
         if user_id is None:
             raise TicketParseError(ticket, _ticket_format.UID_NOT_UTF8)
-        tokens: tuple[str, ...] = ()
-        if token_text:
-            tokens = tuple(token_text.split(","))
-            if "%" in token_text:
-                unquoted = tuple([_unquote_utf8(token) for token in tokens])
-                if None in unquoted:
-                    raise TicketParseError(ticket, _ticket_format.TOKEN_NOT_UTF8)
-                tokens = unquoted  # type: ignore[assignment]  # no None left
+        tokens = _split_tokens(token_text)
+        if "%" in token_text:
+            unquoted = tuple([_unquote_utf8(token) for token in tokens])
+            if None in unquoted:
+                raise TicketParseError(ticket, _ticket_format.TOKEN_NOT_UTF8)
+            tokens = unquoted  # type: ignore[assignment]  # no None left
         user_data = _unquote_utf8(data)
         if user_data is None:
             raise TicketParseError(ticket, _ticket_format.DATA_NOT_UTF8)
@@ -302,17 +350,12 @@ def _authtkt_ip4(client_ip: ClientIP) -> bytes:
     return prefix[1:]
 
 
-class AuthTktFactory:
+class AuthTktFactory(_Factory):
     """Mints and validates Apache mod_auth_tkt 2.x tickets (see ticket_auth.mod_auth_tkt)."""
 
-    __slots__ = ("_digest", "_hash", "_hex_len", "_max_length", "_secrets", "_timeout")
+    __slots__ = ("_timeout",)
 
-    _secrets: tuple[bytes, ...]
-    _hash: HashConstructor
-    _hex_len: int
-    _digest: str
-    _timeout: int
-    _max_length: int | None
+    _timeout: int  # TKTAuthTimeout in seconds; 0: none
 
     def __init__(
         self,
@@ -323,22 +366,18 @@ class AuthTktFactory:
         timeout: int = _authtkt_format.DEFAULT_TIMEOUT,
         max_length: int | None = None,
     ) -> None:
-        if getattr(self, "_secrets", None) is not None:
-            raise TypeError(_ticket_format.REINIT_ERROR.format(type(self).__qualname__))
-        secrets = check_secrets(secret, fallback_secrets)
-        constructor, digest_size = resolve_hashalg(_authtkt_format.check_digest(digest))
         timeout = _authtkt_format.check_timeout(timeout)
-        max_length = check_max_length(max_length)
-        self._secrets, self._hash, self._digest = secrets, constructor, digest
-        self._hex_len, self._timeout, self._max_length = 2 * digest_size, timeout, max_length
+        self._configure(secret, fallback_secrets, digest, max_length)
+        self._timeout = timeout
 
-    def __repr__(self) -> str:
-        return f"{type(self).__module__}.{type(self).__qualname__}(digest={self._digest!r}, timeout={self._timeout})"
+    def _hashlib_name(self, algorithm: str) -> str:
+        return _authtkt_format.check_digest_type(algorithm)
 
-    def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn:
-        raise TypeError("AuthTktFactory holds a secret and cannot be pickled or copied")
+    def _describe(self) -> str:
+        return f"digest={self._algorithm!r}, timeout={self._timeout}"
 
-    def _hexdigest(self, ip4: bytes, timestamp: int, secret: bytes, fields: bytes) -> str:
+    def _sign(self, ip4: bytes, timestamp: int, secret: bytes, fields: bytes) -> str:
+        """The digest of a ticket (hex): mod_auth_tkt hashes the hex text of the inner digest."""
         inner = self._hash(ip4 + timestamp.to_bytes(4, "big") + secret + fields).hexdigest()
         return self._hash(inner.encode("ascii") + secret).hexdigest()
 
@@ -353,13 +392,7 @@ class AuthTktFactory:
         raw: bool = False,
     ) -> str:
         """A cookie value (base64 by default, the raw ticket text with ``raw=True``)."""
-        issued = (
-            int(time.time())
-            if timestamp is None
-            else _ticket_format.to_int(timestamp, _authtkt_format.TIMESTAMP_RANGE_ERROR)
-        )
-        if not 0 <= issued <= _authtkt_format.MAX_TIMESTAMP:
-            raise ValueError(_authtkt_format.TIMESTAMP_RANGE_ERROR.format(issued))
+        issued = check_time(timestamp, 0, _authtkt_format.TIMESTAMP_RANGE_ERROR)
         uid = _authtkt_field(user_id, "user_id", True)
         token_text = b""
         if tokens:
@@ -371,7 +404,7 @@ class AuthTktFactory:
             token_text = b",".join(parts)
         data = _authtkt_field(user_data, "user_data", False) if user_data else b""
         ip4 = _authtkt_ip4(client_ip)
-        digest = self._hexdigest(ip4, issued, self._secrets[0], uid + b"\0" + token_text + b"\0" + data)
+        digest = self._sign(ip4, issued, self._secrets[0], uid + b"\0" + token_text + b"\0" + data)
         # The tokens part is omitted when there are none, unless the data holds a '!'.
         middle = b"!" + token_text + b"!" if token_text or b"!" in data else b"!"
         ticket = f"{digest}{issued:08x}".encode("ascii") + uid + middle + data
@@ -439,7 +472,7 @@ class AuthTktFactory:
 
     def _info(self, info_type: type[AuthTktInfo], ticket: bytes, texts: list[str]) -> AuthTktInfo:
         user_id, token_text, user_data = texts
-        tokens = tuple(token_text.split(",")) if token_text else ()
+        tokens = _split_tokens(token_text)
         return _new_info(
             info_type,
             (
@@ -462,17 +495,14 @@ class AuthTktFactory:
         fields = uid + b"\0" + token_text + b"\0" + data
         digest = ticket[: self._hex_len].decode("ascii")
         for index, secret in enumerate(self._secrets):  # noqa: B007 - read after the loop
-            if hmac.compare_digest(self._hexdigest(ip4, timestamp, secret, fields), digest):
+            if hmac.compare_digest(self._sign(ip4, timestamp, secret, fields), digest):
                 break
         else:
             raise TicketDigestError(cookie)
-        if self._timeout:
-            if now is None:
-                now = time.time()
-            if (timestamp + self._timeout) & _authtkt_format.MAX_TIMESTAMP < int(
-                now
-            ) & _authtkt_format.MAX_TIMESTAMP:
-                raise TicketExpired(cookie)
+        if self._timeout and _authtkt_format.expired(
+            timestamp, self._timeout, time.time() if now is None else now
+        ):
+            raise TicketExpired(cookie)
         return self._info(AuthTktInfo if index == 0 else FallbackAuthTktInfo, ticket, texts)
 
     def parse(self, cookie: str | ReadableBuffer) -> AuthTktInfo:

@@ -22,6 +22,7 @@ import sys
 import time
 
 from . import __version__, _authtkt_format, _core, _ticket_format
+from ._arguments import MAX_UINT32
 from .exception import TicketDigestError, TicketError, TicketExpired, TicketParseError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
@@ -120,8 +121,8 @@ class _AuthTktFormat(_TicketAuthFormat):
     factory = "AuthTktFactory"
     default_hashalg = None  # MD5, Apache's default, is never chosen silently
     default_timeout = _authtkt_format.DEFAULT_TIMEOUT
-    canonical = staticmethod(_authtkt_format.check_digest)
-    hashalgs = _longest_first(_authtkt_format.DIGESTS)
+    canonical = staticmethod(_authtkt_format.check_digest_type)
+    hashalgs = _longest_first(_authtkt_format.DIGEST_TYPES)
     short_digest_errors = (_authtkt_format.TOO_SHORT, _authtkt_format.BAD_DIGEST)
     json: ClassVar[dict[str, Any]] = {"format": "mod_auth_tkt"}
     utf8_only = ipv4_only = True
@@ -197,7 +198,7 @@ _SUPPRESS = argparse.SUPPRESS
 _EPOCH = _typed(_epoch, "not a number of seconds since the epoch")
 _TIMEOUT = _typed(
     lambda text: _authtkt_format.check_timeout(int(text)),
-    f"not a number of seconds from 0 (no timeout) to {_authtkt_format.MAX_TIMESTAMP}",
+    f"not a number of seconds from 0 (no timeout) to {MAX_UINT32}",
 )
 _CLIENT_IP = _typed(lambda text: ipaddress.ip_address(text) and text, "not an IPv4 or IPv6 address")
 _ENCODING = _typed(_text_encoding, "unknown encoding")
@@ -216,7 +217,7 @@ _HELP = {
     "client-ip": "the client address the ticket is bound to (IPv4 only for mod_auth_tkt)",
     "encoding": "ticket_auth: encoding of the signed text (default: utf-8; mod_auth_tkt is always UTF-8)",
     "secret-file": f"read the secret from PATH (one trailing newline is dropped); wins over ${SECRET_ENV}",
-    "valid-for": f"ticket_auth: lifetime from now, 1 or more (default: {_ticket_format.DEFAULT_TIMEOUT})",
+    "valid-for": f"ticket_auth: lifetime from now, 1 or more (default: {_ticket_format.DEFAULT_LIFETIME})",
     "valid-until": "ticket_auth: expiry, seconds since the epoch (a past one: a note on stderr)",
     "token": "a token (repeatable)",
     "raw": "mod_auth_tkt: print the raw ticket text instead of base64",

@@ -73,6 +73,12 @@ def test_sdist_contains_sources_tests_and_license_and_no_debris(dists):
         "MANIFEST.in",
         "PKG-INFO",
         "src/_ticketcore.pyx",
+        # Its parts: C headers and Cython includes.
+        *(
+            path.relative_to(ROOT).as_posix()
+            for path in sorted((ROOT / "src" / "_ticketlib").iterdir())
+            if path.suffix in (".h", ".pxi")
+        ),
         "src/ticket_auth/py.typed",
         *(f"src/ticket_auth/{name}" for name in PACKAGE_STUBS),
         *(f"src/ticket_auth/{name}" for name in PACKAGE_MODULES),

@@ -1,0 +1,151 @@
+# TicketFactory: the ticket_auth 0.1.4 format (ticket_auth._ticket_format). Included by
+# _ticketcore.pyx; the structure check is in scan.pxi, quoting in quote.pxi.
+
+cdef frozenset _ASCII_COMPATIBLE = _ticket_format.ASCII_COMPATIBLE_ENCODINGS
+cdef str _UTF8 = "utf-8"                 # the same constant object as the default argument
+# Looked up on the module once, not per call.
+cdef object _DEFAULT_LIFETIME = _ticket_format.DEFAULT_LIFETIME
+cdef str _VALID_UNTIL_RANGE_ERROR = _ticket_format.VALID_UNTIL_RANGE_ERROR
+cdef str _USER_ID_TYPE_ERROR = _ticket_format.USER_ID_TYPE_ERROR
+cdef str _TOKEN_TYPE_ERROR = _ticket_format.TOKEN_TYPE_ERROR
+cdef str _USER_DATA_TYPE_ERROR = _ticket_format.USER_DATA_TYPE_ERROR
+
+
+@cython.auto_pickle(False)
+cdef class TicketFactory(_Factory):
+    """Mints and validates tickets signed with ``secret`` using hashlib's ``hashalg``.
+
+    ``fallback_secrets`` (keyword-only) are older secrets that ``validate`` still accepts
+    (``new`` always signs with ``secret``); ``max_length`` rejects longer tickets before any
+    other work.
+    """
+
+    def __init__(self, secret, hashalg="sha512", *, fallback_secrets=(), max_length=None):
+        self._configure(secret, fallback_secrets, hashalg, max_length)
+
+    cdef str _describe(self):
+        return f"hashalg={self._algorithm!r}"
+
+    def new(self, user_id, tokens=None, user_data=None, valid_until=None, client_ip=None, encoding="utf-8"):
+        """Mint a ticket (str), signed with the current secret. See the README."""
+        cdef unsigned char stack[STACK_BUFFER]
+        cdef unsigned char prefix[MAX_PREFIX]
+        cdef Buffer signed
+        cdef Py_ssize_t bang1, bang2, prefix_len, i, length
+        cdef unsigned long until
+        cdef unsigned char* d
+        self._ready()
+        until = _time_argument(valid_until, _DEFAULT_LIFETIME, _VALID_UNTIL_RANGE_ERROR)
+        _buffer_init(&signed, stack, STACK_BUFFER)
+        try:
+            _quote_into(&signed, user_id, _USER_ID_TYPE_ERROR)
+            bang1 = signed.length
+            _append_byte(&signed, c'!')
+            if tokens:
+                if isinstance(tokens, (str, bytes, bytearray)):
+                    raise TypeError(_ticket_format.TOKENS_STR_ERROR.format(type(tokens).__name__))
+                if type(tokens) is not tuple:
+                    tokens = tuple(tokens)   # a private snapshot of the sequence
+                for i in range(len(<tuple>tokens)):
+                    if i:
+                        _append_byte(&signed, c',')
+                    _quote_into(&signed, (<tuple>tokens)[i], _TOKEN_TYPE_ERROR)
+            bang2 = signed.length
+            _append_byte(&signed, c'!')
+            if user_data:
+                _quote_into(&signed, user_data, _USER_DATA_TYPE_ERROR)
+            prefix_len = _ip_prefix(client_ip, prefix)
+            secret = <bytes>self._secrets[0]
+            if encoding is _UTF8 or encoding in _ASCII_COMPATIBLE:
+                inner_input = _inner_input(prefix, prefix_len, until, secret, signed.data, signed.length,
+                                           bang1, bang2)
+            else:
+                data1 = PyUnicode_DecodeASCII(<const char*>signed.data, signed.length, NULL).replace(
+                    "!", "\0").encode(encoding)
+                inner_input = _inner_input(prefix, prefix_len, until, secret,
+                                           <const unsigned char*>PyBytes_AS_STRING(data1),
+                                           PyBytes_GET_SIZE(data1), -1, -1)
+            digest = _nested_digest(self._hash, self._digest_size, inner_input, secret, False)
+            if signed.length > PY_SSIZE_T_MAX - self._hex_len - 8:
+                raise MemoryError()
+            length = self._hex_len + 8 + signed.length
+            if 0 <= self._max_length < length:
+                raise ValueError(_ticket_format.NEW_TOO_LONG_ERROR.format(length, self._max_length))
+            ticket = PyUnicode_New(length, 127)
+            d = <unsigned char*>PyUnicode_DATA(ticket)   # ASCII: one byte per character
+            ta_write_header(d, <const unsigned char*>PyBytes_AS_STRING(digest), self._digest_size, until)
+            memcpy(d + self._hex_len + 8, signed.data, <size_t>signed.length)
+            return ticket
+        finally:
+            _buffer_free(&signed)
+
+    cdef str _text(self, object ticket):
+        if isinstance(ticket, str):
+            return <str>ticket
+        return _ticket_format.ascii_text(ticket)
+
+    cdef const unsigned char* _check(self, object ticket, str text, Parsed* parsed) except NULL:
+        """Check the whole ticket (length, structure, canonical fields, UTF-8); return its bytes."""
+        cdef const unsigned char* p
+        cdef int code
+        self._ready()
+        if 0 <= self._max_length < PyUnicode_GET_LENGTH(text):
+            raise _parse_error(ticket, _ticket_format.TOO_LONG)
+        if not PyUnicode_IS_ASCII(text):
+            raise _parse_error(ticket, _ticket_format.NOT_ASCII)
+        p = <const unsigned char*>PyUnicode_DATA(text)   # ASCII: one byte per character
+        code = _scan(p, PyUnicode_GET_LENGTH(text), self._digest_size, parsed)
+        if code != OK:
+            raise _parse_error(ticket, _MESSAGES[code])
+        return p
+
+    cdef object _info(self, str text, const unsigned char* p, Parsed* parsed, object valid_until,
+                      type info_type):
+        """The TicketInfo (or FallbackTicketInfo) of a ticket that _check accepted."""
+        user_id = _unquote(text, p, parsed.rest, parsed.bang1, parsed.uid_kind)
+        tokens = _split_tokens(text, p, parsed.bang1 + 1, parsed.bang2, parsed.tokens_kind)
+        user_data = _unquote(text, p, parsed.bang2 + 1, PyUnicode_GET_LENGTH(text), parsed.data_kind)
+        return ta_make_info(info_type, PyUnicode_Substring(text, 0, self._hex_len), user_id,
+                            tokens, user_data, valid_until)
+
+    def validate(self, ticket, client_ip=None, now=None, encoding="utf-8"):
+        """Return the ticket's ``TicketInfo`` if its digest is right and it has not expired.
+
+        Raises ``TicketParseError``, ``TicketDigestError`` or ``TicketExpired`` (in that order
+        of checking); a bad ``client_ip`` is a ``ValueError``.
+        """
+        cdef Parsed parsed
+        cdef unsigned char prefix[MAX_PREFIX]
+        cdef Py_ssize_t prefix_len, rest, matched
+        cdef str text = self._text(ticket)
+        cdef const unsigned char* p = self._check(ticket, text, &parsed)
+        prefix_len = _ip_prefix(client_ip, prefix)
+        rest = parsed.rest
+        if encoding is _UTF8 or encoding in _ASCII_COMPATIBLE:
+            matched = _match_secret(self._hash, self._digest_size, self._secrets, prefix, prefix_len,
+                                    parsed.valid_until, p + rest, PyUnicode_GET_LENGTH(text) - rest,
+                                    parsed.bang1 - rest, parsed.bang2 - rest, False, parsed.digest)
+        else:
+            try:
+                data1 = text[rest:].replace("!", "\0").encode(encoding)
+            except UnicodeError:
+                raise _parse_error(ticket, _ticket_format.NOT_ENCODABLE) from None
+            matched = _match_secret(self._hash, self._digest_size, self._secrets, prefix, prefix_len,
+                                    parsed.valid_until, <const unsigned char*>PyBytes_AS_STRING(data1),
+                                    PyBytes_GET_SIZE(data1), -1, -1, False, parsed.digest)
+        if matched < 0:
+            raise _digest_error(ticket)
+        if now is None:
+            now = _time.time()
+        valid_until = parsed.valid_until
+        if valid_until <= now:
+            raise _expired_error(ticket)
+        # Only an accepted ticket pays for its TicketInfo.
+        return self._info(text, p, &parsed, valid_until, _TicketInfo if matched == 0 else _FallbackTicketInfo)
+
+    def parse(self, ticket):
+        """Return the ticket's ``TicketInfo`` without checking the digest or the time."""
+        cdef Parsed parsed
+        cdef str text = self._text(ticket)
+        cdef const unsigned char* p = self._check(ticket, text, &parsed)
+        return self._info(text, p, &parsed, parsed.valid_until, _TicketInfo)
