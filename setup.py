@@ -113,10 +113,12 @@ class OptionalBuildExt(build_ext):
         for path in self._stale_outputs():
             if os.path.exists(path):
                 os.remove(path)
-        for ext in self.extensions:
-            ext.optional = True  # nothing to copy in place now
         if REQUIRE_EXTENSION:
             raise exc
+        for ext in self.extensions:
+            # Nothing to copy in place now. (Not before the raise above: setuptools turns an
+            # optional extension's failure into a warning.)
+            ext.optional = True
         if self._gave_up:  # one warning per build
             return
         self._gave_up = True

@@ -23,10 +23,8 @@ import pytest
 import ticket_auth
 import ticket_auth.mod_auth_tkt
 import ticket_auth.ticket_factory
-from ticket_auth import TicketDigestError
 from ticket_auth.cli import main as cli_main
-from ticket_auth.exception import TicketDigestError as _Digest
-from ticket_auth.exception import TicketError, TicketExpired, TicketParseError
+from ticket_auth.exception import TicketDigestError, TicketError, TicketExpired, TicketParseError
 from ticket_auth.ticket_info import AuthTktInfo, FallbackAuthTktInfo, FallbackTicketInfo, TicketInfo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,7 +131,7 @@ DOCUMENTED = {
     "FallbackAuthTktInfo": FallbackAuthTktInfo,
     "TicketError": TicketError,
     "TicketParseError": TicketParseError,
-    "TicketDigestError": _Digest,
+    "TicketDigestError": TicketDigestError,
     "TicketExpired": TicketExpired,
     "ticket_auth.cli.main": cli_main,
 }
