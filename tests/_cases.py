@@ -174,7 +174,7 @@ BOUNDARY_CASES = [
     ),
     ("valid-until-text", lambda cls: cls(SECRET).new("u", valid_until="soon"), ValueError, None),
     ("valid-until-nan", lambda cls: cls(SECRET).new("u", valid_until=float("nan")), ValueError, None),
-    # Outside 0..2**32-1 is a ValueError (SPEC); 0.1.4's int() leaks OverflowError here.
+    # Outside 0..2**32-1 is a ValueError (docs/compatibility.md, deliberate difference 4); 0.1.4's int() leaks OverflowError here.
     ("valid-until-inf", lambda cls: cls(SECRET).new("u", valid_until=float("inf")), ValueError, r"not inf"),
     ("valid-until-list", lambda cls: cls(SECRET).new("u", valid_until=[1]), TypeError, None),
     ("ip-text", lambda cls: cls(SECRET).new("u", client_ip="not an ip"), ValueError, None),

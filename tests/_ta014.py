@@ -1,13 +1,19 @@
 """Load the reference implementation, ticket_auth 0.1.4 from PyPI, as ``ticket_auth_014``.
 
-The wheel is fetched once with ``pip download`` into ``build/ta014`` (gitignored) and
-unpacked there with its package directory renamed to ``ticket_auth_014``; its internal
-imports are relative, so it imports under that name next to this project's
-``ticket_auth``. Nothing of 0.1.4 is copied into this repository.
+The wheel is fetched once per run with ``pip download`` into a temporary directory (never
+into the checkout) and unpacked there with its package directory renamed to
+``ticket_auth_014``; its internal imports are relative, so it imports under that name next
+to this project's ``ticket_auth``. Nothing of 0.1.4 is copied into this repository.
+
+``TICKET_AUTH_TA014_DIR`` names the directory to use instead (kept, and reused by later runs).
+Without it, the first process that needs 0.1.4 makes a temporary directory, removes it when
+it exits, and sets ``TICKET_AUTH_TA014_DIR`` for its subprocesses (the packaging checks run the
+suite again in fresh environments), so that one run downloads 0.1.4 once.
 
 Used by ``conftest.py`` (the ``ta014`` fixture) and by ``make_golden_vectors.py``.
 """
 
+import atexit
 import importlib
 import os
 import shutil
@@ -19,17 +25,27 @@ from pathlib import Path
 
 REQUIREMENT = "ticket-auth==0.1.4"
 MODULE_NAME = "ticket_auth_014"
-ROOT = Path(__file__).resolve().parents[1]
-CACHE_DIR = Path(os.environ.get("TICKET_AUTH_TA014_DIR") or ROOT / "build" / "ta014")
+ENV_DIR = "TICKET_AUTH_TA014_DIR"
+
+
+def cache_dir():
+    """The directory 0.1.4 is downloaded and unpacked into (made on first use)."""
+    where = os.environ.get(ENV_DIR)
+    if not where:
+        where = tempfile.mkdtemp(prefix="ticket_auth-ta014-")
+        atexit.register(shutil.rmtree, where, ignore_errors=True)
+        os.environ[ENV_DIR] = where
+    path = Path(where)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _wheel():
-    wheels = sorted(CACHE_DIR.glob("ticket_auth-0.1.4-*.whl"))
+    wheels = sorted(cache_dir().glob("ticket_auth-0.1.4-*.whl"))
     return wheels[0] if wheels else None
 
 
 def _download():
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
     cmd = [
         sys.executable,
         "-m",
@@ -40,7 +56,7 @@ def _download():
         "--disable-pip-version-check",
         REQUIREMENT,
         "-d",
-        str(CACHE_DIR),
+        str(cache_dir()),
     ]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
@@ -53,13 +69,13 @@ def _download():
 
 
 def _unpack(wheel):
-    """Unpack ``wheel`` into CACHE_DIR/site/ticket_auth_014 (atomically) and return site."""
-    site = CACHE_DIR / "site"
+    """Unpack ``wheel`` into cache_dir()/site/ticket_auth_014 (atomically) and return site."""
+    site = cache_dir() / "site"
     target = site / MODULE_NAME
     if (target / "ticket_factory.py").is_file():
         return site
     site.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix="unpack-", dir=CACHE_DIR))
+    scratch = Path(tempfile.mkdtemp(prefix="unpack-", dir=cache_dir()))
     try:
         with zipfile.ZipFile(wheel) as archive:
             archive.extractall(scratch)

@@ -10,17 +10,29 @@ Environment variables:
   tests (default 300); lighter property tests use a fraction of it.
 """
 
+import atexit
 import dataclasses
 import os
+import shutil
+import tempfile
 import types
 
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 import _ta014
 from _helpers import EXAMPLES, CountingHash
 from ticket_auth._core import CORE_MODULES
 from ticket_auth._core import load_core as load_core_module
+
+# Hypothesis keeps caches (constants, Unicode tables) in ./.hypothesis even without a
+# database: give it a temporary directory instead, so the run leaves the checkout as it was.
+# (HYPOTHESIS_STORAGE_DIRECTORY, when set, still wins.)
+if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+    _HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="ticket_auth-hypothesis-")
+    atexit.register(shutil.rmtree, _HYPOTHESIS_HOME, ignore_errors=True)
+    set_hypothesis_home_dir(_HYPOTHESIS_HOME)
 
 settings.register_profile(
     "ticket_auth",

@@ -1,6 +1,6 @@
 """Generate ``tests/golden_vectors.json`` from ticket_auth 0.1.4 (the reference implementation).
 
-    python tests/make_golden_vectors.py          # fetches 0.1.4 into build/ta014 if needed
+    python tests/make_golden_vectors.py          # fetches 0.1.4 into a temporary directory
 
 The vectors are deterministic (fixed inputs plus a seeded random mix of them), so running this
 again gives the same file; ``test_golden.py`` checks that when 0.1.4 is available. Inputs are

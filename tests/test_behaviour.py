@@ -200,7 +200,7 @@ def test_unquoted_fields_are_str(core):
     assert type(info.valid_until) is int
 
 
-# --- errors where SPEC is silent: same type as 0.1.4 ----------------------------------------------
+# --- errors docs/compatibility.md does not list: same type as 0.1.4 ----------------------------------------------
 
 ERROR_CASES = [
     ("user-id-none", lambda f, t: f.new(None)),
@@ -238,7 +238,7 @@ def test_error_types_match_0_1_4(core, ta014, case):
 
 
 def test_infinite_valid_until_is_a_range_error_unlike_0_1_4(core, ta014):
-    """Deliberate difference (SPEC: valid_until outside 0..2**32-1 is a ValueError): 0.1.4
+    """Deliberate difference (docs/compatibility.md, deliberate difference 4: valid_until outside 0..2**32-1 is a ValueError): 0.1.4
     lets int() raise OverflowError for an infinite float."""
     with pytest.raises(OverflowError):
         ta014.TicketFactory(SECRET).new("u", valid_until=float("inf"))

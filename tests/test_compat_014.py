@@ -1,7 +1,7 @@
 """Differential tests against the reference implementation, ticket_auth 0.1.4.
 
 ``new`` must be byte-identical to 0.1.4, and ``validate``/``parse`` must agree on every
-ticket 0.1.4 mints, except the one documented divergence (SPEC, "does better" item 2): a
+ticket 0.1.4 mints, except the one documented divergence (docs/compatibility.md, deliberate difference 2): a
 field minted from bytes that are not UTF-8 never validated in 0.1.4 (TicketDigestError) and
 is a TicketParseError here.
 """

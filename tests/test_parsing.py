@@ -75,7 +75,7 @@ def test_parse_cases_cover_every_message():
 
 
 def test_0_1_4_accepts_what_we_reject(ta014):
-    """The variants of SPEC item 2 really are accepted by 0.1.4 (so rejecting them is a
+    """The variants of docs/compatibility.md deliberate difference 2 really are accepted by 0.1.4 (so rejecting them is a
     deliberate difference) and are rejected here."""
     theirs = ta014.TicketFactory(SECRET, "sha256")
     ours = ticket_auth.TicketFactory(SECRET, "sha256")

@@ -8,12 +8,15 @@ that each check says exactly which switches it sets.
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import venv
 from pathlib import Path
 
 import pytest
+
+import _ta014
 
 ROOT = Path(__file__).resolve().parents[2]
 TESTS = ROOT / "tests"
@@ -44,10 +47,45 @@ def clean_env(**updates):
         for key, value in os.environ.items()
         if key not in _DROPPED and (not key.startswith("TICKET_AUTH_") or key in _KEPT)
     }
-    env.setdefault("TICKET_AUTH_TA014_DIR", str(ROOT / "build" / "ta014"))
+    env.setdefault(_ta014.ENV_DIR, str(_ta014.cache_dir()))  # one download for every inner run
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.update(updates)
     return env
+
+
+# What a copy of the source tree leaves out when git cannot list the files: build products,
+# caches and environments (the same as .gitignore).
+_NOT_SOURCES = shutil.ignore_patterns(
+    ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis",
+    ".benchmarks", ".mypy_cache", ".ruff_cache", "*.so", "*.pyd", "_ticketcore.c", "_ticketcore.html",
+)  # fmt: skip
+
+
+def copy_sources(target):
+    """Copy the project's sources (git's tracked and untracked-but-not-ignored files, or the
+    tree without build products when git is not there) to ``target``, and return it. Builds
+    run in such a copy: a build writes into its source tree (``build/``, ``*.egg-info``,
+    the generated C file), and the checkout must stay as it was."""
+    target = Path(target)
+    git = shutil.which("git")
+    try:
+        if git is None:
+            raise FileNotFoundError("git")
+        listed = subprocess.run(
+            [git, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):  # not a git checkout (an unpacked sdist)
+        shutil.copytree(ROOT, target, ignore=_NOT_SOURCES)
+        return target
+    for name in filter(None, listed.decode("utf-8").split("\0")):
+        source = ROOT / name
+        if source.is_file():  # (a file deleted but not yet committed is still listed)
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
 
 
 def _tail(text, lines=40):

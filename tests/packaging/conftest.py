@@ -15,7 +15,7 @@ import types
 
 import pytest
 
-from _venv import ROOT, Venv, clean_env, project_version
+from _venv import ROOT, Venv, clean_env, copy_sources, project_version
 
 
 def _one(directory, pattern):
@@ -50,10 +50,17 @@ def tools(workdir):
 
 
 @pytest.fixture(scope="session")
-def dists(tools, workdir):
-    """``python -m build`` of the working tree: the sdist, and the wheel built from it."""
+def source_tree(workdir):
+    """A copy of the working tree's sources: builds write into the tree they build."""
+    return copy_sources(workdir / "source")
+
+
+@pytest.fixture(scope="session")
+def dists(tools, source_tree, workdir):
+    """``python -m build`` of (a copy of) the working tree: the sdist, and the wheel built
+    from it."""
     out = workdir / "dist"
-    proc = tools.run("-m", "build", "--outdir", out, ROOT, timeout=900)
+    proc = tools.run("-m", "build", "--outdir", out, source_tree, timeout=900)
     version = project_version()
     return types.SimpleNamespace(
         sdist=_one(out, f"ticket_auth-{version}.tar.gz"),

@@ -18,7 +18,7 @@ import zipfile
 
 import pytest
 
-from _venv import Venv, clean_env, extra_requirements, run_suite
+from _venv import Venv, clean_env, extra_requirements, project_version, run_suite
 
 pytestmark = pytest.mark.packaging
 
@@ -73,6 +73,9 @@ def test_sdist_install_without_a_compiler_is_pure_with_a_warning(
     output = proc.stdout + proc.stderr
     assert WARNING in output, output[-3000:]
     assert "pure-Python core" in output
+    assert "C compiler is missing or failed" in output
+    # The rebuild command names this version: a bare "ticket-auth" would install another one.
+    assert f'--no-binary ticket-auth "ticket-auth=={project_version()}"' in output
     _assert_installed(env, sdist_tree, "pure")
     run_suite(env, sdist_tree, require_extension=False)
 
