@@ -33,6 +33,8 @@ from .exception import TicketParseError
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from _typeshed import ReadableBuffer
 
 # TKTAuthDigestType values (the ``digest`` argument) -> hashlib names.
@@ -89,6 +91,23 @@ def check_timeout(timeout: int) -> int:
     if isinstance(timeout, bool) or not isinstance(timeout, int) or not 0 <= timeout <= MAX_UINT32:
         raise (TypeError if not isinstance(timeout, int) else ValueError)(TIMEOUT_ERROR.format(timeout))
     return timeout
+
+
+def init_arguments(
+    self: object,
+    secret: ReadableBuffer,
+    digest: str,
+    *,
+    fallback_secrets: Iterable[ReadableBuffer] = (),
+    timeout: int = DEFAULT_TIMEOUT,
+    max_length: int | None = None,
+) -> tuple[ReadableBuffer, str, Iterable[ReadableBuffer], int, int | None]:
+    """``AuthTktFactory.__init__``'s arguments, bound by Python itself (see
+    ``_ticket_format.init_arguments``: the compiled core's errors read as the pure core's)."""
+    return secret, digest, fallback_secrets, timeout, max_length
+
+
+init_arguments.__qualname__ = "AuthTktFactory.__init__"  # the name Python's messages show
 
 
 def unescape(cookie: str | ReadableBuffer, value: bytes) -> bytes:

@@ -20,11 +20,14 @@ same order and raise the same messages:
 
 from __future__ import annotations
 
+from ._arguments import not_text_error
 from .exception import TicketParseError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from _typeshed import ReadableBuffer
 
 # Lifetime of a ticket minted without ``valid_until``, in seconds (TIME is ``valid_until``,
@@ -65,14 +68,33 @@ VALID_UNTIL_RANGE_ERROR = "valid_until must be between 0 and 4294967295 (32-bit 
 
 
 def ascii_text(ticket: ReadableBuffer) -> str:
-    """A bytes-like ticket as str; ``TicketParseError`` unless it is ASCII, ``TypeError``
-    unless it is bytes-like. (A str ticket never comes here.)"""
+    """A bytes-like ticket as str; ``TicketParseError`` unless it is ASCII. Anything else is
+    refused by ``_arguments.not_text_error``: ``TicketParseError`` if it has a ``len()``, else
+    ``TypeError``. (A str ticket never comes here.)"""
     try:
         view = memoryview(ticket)
     except TypeError:
-        raise TypeError(TICKET_TYPE_ERROR.format(type(ticket).__name__)) from None
+        raise not_text_error(ticket, TICKET_TYPE_ERROR.format(type(ticket).__name__)) from None
     with view:
         raw = view.tobytes()
     if not raw.isascii():
         raise TicketParseError(ticket, NOT_ASCII)
     return raw.decode("ascii")
+
+
+def init_arguments(
+    self: object,
+    secret: ReadableBuffer,
+    hashalg: str = "sha512",
+    *,
+    fallback_secrets: Iterable[ReadableBuffer] = (),
+    max_length: int | None = None,
+) -> tuple[ReadableBuffer, str, Iterable[ReadableBuffer], int | None]:
+    """``TicketFactory.__init__``'s arguments, bound by Python itself: the compiled core's
+    ``__init__`` takes ``*args, **kwargs`` and passes them here, so a missing, extra or
+    unknown argument is reported exactly as by the pure core (whose ``__init__`` has this
+    signature). The compiled class's docstring carries the same signature for ``inspect``."""
+    return secret, hashalg, fallback_secrets, max_length
+
+
+init_arguments.__qualname__ = "TicketFactory.__init__"  # the name Python's messages show
