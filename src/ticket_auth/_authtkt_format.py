@@ -14,12 +14,19 @@ its own, as Apache does, not only as a pair); a value
 containing ``!`` is the raw ticket; else one containing ``%21`` is URL-unescaped; else it is
 base64 (standard alphabet, padding optional) of the raw ticket. Both cores check, in order:
 
-1. the cookie is str (encodable as UTF-8) or bytes-like;
+1. the cookie is str (encodable as UTF-8) or bytes-like (anything else is a
+   ``TicketParseError`` if it has a ``len()`` and a ``TypeError`` otherwise, as for
+   ``TicketFactory``);
 2. it is no longer than ``max_length``, if the factory has one;
 3. its form (quotes, raw / %-escaped / base64) yields a raw ticket containing ``!``;
 4. the raw ticket holds a lowercase hex digest and timestamp;
 5. the user id is followed by ``!``, and there is no NUL byte;
 6. user id, tokens and user data (in that order) are UTF-8.
+
+``new`` checks its arguments in the order of ``TicketFactory.new`` (0.1.4's): ``timestamp``
+converted with ``int()`` (or now), then the user id, each token (each one, then the commas)
+and the user data, then the client address (IPv4 only), then the 32-bit range of the
+timestamp, then (``raw=True``) a user data ending with ``"``, and last ``max_length``.
 """
 
 from __future__ import annotations

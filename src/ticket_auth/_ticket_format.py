@@ -9,13 +9,20 @@ TOKENS (comma-joined) and DATA are ``urllib.parse.quote``'d with its defaults. A
 accepted only in exactly the form ``new`` mints, so both cores check the same things in the
 same order and raise the same messages:
 
-0. a bytes-like ticket is ASCII (it is decoded first);
+0. the ticket is a str or bytes-like (anything else is a ``TicketParseError`` if it has a
+   ``len()``, as 0.1.4 measures a ticket first, and a ``TypeError`` otherwise); a
+   bytes-like ticket is ASCII (it is decoded first);
 1. the ticket is no longer than the factory's ``max_length``, if it has one;
 2. the ticket is ASCII and long enough to hold DIGEST and TIME;
 3. DIGEST and TIME are lowercase hex;
 4. the rest has exactly two ``!``;
 5. UID, TOKENS and DATA (in that order) are in canonical quoted form;
 6. each unquoted UID, token and DATA (in that order) is valid UTF-8.
+
+``new`` checks its arguments in 0.1.4's order: ``valid_until`` converted with ``int()`` (or
+now + ``DEFAULT_LIFETIME``), then UID, each token and DATA as they are quoted (their types),
+then the client address, then the 32-bit range of the time, then the ``encoding``, and last
+``max_length``.
 """
 
 from __future__ import annotations
