@@ -12,7 +12,11 @@ timestamp is the issue time; Apache accepts while ``(timestamp + timeout) mod 2*
 A cookie value is read as Apache reads it: a leading and a trailing ``"`` are dropped (each on
 its own, as Apache does, not only as a pair); a value
 containing ``!`` is the raw ticket; else one containing ``%21`` is URL-unescaped; else it is
-base64 (standard alphabet, padding optional) of the raw ticket. Both cores check, in order:
+base64 (standard alphabet, padding optional) of the raw ticket. Where Apache is lenient with
+forms no writer produces (base64 followed by other characters or of 4k+1 characters, a
+literal ``%`` in the escaped form, a NUL byte, an uppercase timestamp, fields that are not
+UTF-8) both cores refuse: ``ticket_auth.mod_auth_tkt`` lists these and says why. Both cores
+check, in order:
 
 1. the cookie is str (encodable as UTF-8) or bytes-like (anything else is a
    ``TicketParseError`` if it has a ``len()`` and a ``TypeError`` otherwise, as for
