@@ -321,6 +321,26 @@ def test_argument_errors_read_alike_in_both_cores(both_cores, kind, args, kwargs
     assert messages.pop().startswith(f"{kind}.__init__() ")
 
 
+def test_signatures_are_one_in_both_cores(both_cores):
+    # The compiled classes carry their signature in their docstring and bind their arguments
+    # with the format modules' init_arguments: all must say what the pure __init__ says.
+    from ticket_auth import _authtkt_format, _ticket_format
+
+    compiled, pure = both_cores
+    for name, binder in (("TicketFactory", _ticket_format), ("AuthTktFactory", _authtkt_format)):
+        expected = inspect.signature(getattr(pure, name)).replace(return_annotation=inspect.Signature.empty)
+        expected = expected.replace(
+            parameters=[p.replace(annotation=inspect.Parameter.empty) for p in expected.parameters.values()]
+        )
+        assert inspect.signature(getattr(compiled, name)) == expected, name
+        bound = inspect.signature(binder.init_arguments)
+        bound = bound.replace(
+            parameters=[p.replace(annotation=inspect.Parameter.empty) for p in bound.parameters.values()][1:],
+            return_annotation=inspect.Signature.empty,
+        )
+        assert bound == expected, name
+
+
 def test_help_shows_the_keyword_only_arguments(core):
     import pydoc
 
