@@ -38,6 +38,7 @@ Safety notes for reviewers:
 """
 
 cimport cython
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.object cimport PyTypeObject
@@ -49,7 +50,8 @@ from libc.string cimport memchr, memcpy
 import time as _time
 
 from ticket_auth import _authtkt_format, _ticket_format
-from ticket_auth._arguments import MAX_UINT32, check_max_length, check_secrets, ip_prefix, resolve_hashalg, to_int
+from ticket_auth._arguments import (MAX_UINT32, check_max_length, check_secrets, ip_prefix, not_text_error,
+                                    resolve_hashalg, to_int)
 from ticket_auth.exception import TicketDigestError, TicketExpired, TicketParseError
 from ticket_auth.ticket_info import AuthTktInfo, FallbackAuthTktInfo, FallbackTicketInfo, TicketInfo
 

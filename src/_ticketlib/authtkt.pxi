@@ -11,7 +11,7 @@ cdef bytes _authtkt_field(object value, str what, bint forbid_bang):
     if isinstance(value, str):
         raw = (<str>value).encode("utf-8")       # UnicodeEncodeError for lone surrogates
     elif isinstance(value, (bytes, bytearray)):
-        raw = bytes(value)
+        raw = _held_bytes(value)
         if not ta_utf8_valid(<const unsigned char*>PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw)):
             raise ValueError(_authtkt_format.UTF8_ERROR.format(what))
     else:
@@ -53,14 +53,20 @@ cdef struct AuthTktParsed:
     unsigned char digest[MAX_DIGEST_SIZE]
 
 
+# The signature in the docstring and __init__(*args, **kwargs): see TicketFactory (ticket.pxi).
 @cython.auto_pickle(False)
+@cython.embedsignature(False)
 cdef class AuthTktFactory(_Factory):
-    """Mints and validates Apache mod_auth_tkt 2.x tickets (see ticket_auth.mod_auth_tkt)."""
+    """AuthTktFactory(secret, digest, *, fallback_secrets=(), timeout=7200, max_length=None)
+--
+
+Mints and validates Apache mod_auth_tkt 2.x tickets (see ticket_auth.mod_auth_tkt)."""
 
     cdef unsigned long long _timeout     # TKTAuthTimeout in seconds; 0: none
 
-    def __init__(self, secret, digest, *, fallback_secrets=(), timeout=_authtkt_format.DEFAULT_TIMEOUT,
-                 max_length=None):
+    def __init__(self, *args, **kwargs):
+        secret, digest, fallback_secrets, timeout, max_length = _authtkt_format.init_arguments(
+            self, *args, **kwargs)
         timeout = _authtkt_format.check_timeout(timeout)
         self._configure(secret, fallback_secrets, digest, max_length)
         self._timeout = timeout
@@ -71,6 +77,7 @@ cdef class AuthTktFactory(_Factory):
     cdef str _describe(self):
         return f"digest={self._algorithm!r}, timeout={self._timeout}"
 
+    @cython.embedsignature(True)
     def new(self, user_id, tokens=(), user_data="", timestamp=None, client_ip=None, *, raw=False):
         """A cookie value (base64 by default, the raw ticket text with ``raw=True``)."""
         cdef unsigned char ip4[4]
@@ -78,7 +85,9 @@ cdef class AuthTktFactory(_Factory):
         cdef Py_ssize_t uid_len, tokens_len, data_len, middle, length, size
         cdef unsigned char* d
         self._ready()
-        ts = _time_argument(timestamp, 0, _TIMESTAMP_RANGE_ERROR)
+        # As TicketFactory.new (0.1.4's order): int(timestamp), the fields, the client address,
+        # the 32-bit range.
+        time_value = _time_argument(timestamp, 0, _TIMESTAMP_RANGE_ERROR)
         uid = _authtkt_field(user_id, "user_id", True)
         token_text = b""
         if tokens:
@@ -91,6 +100,7 @@ cdef class AuthTktFactory(_Factory):
             token_text = b",".join(parts)
         data = _authtkt_field(user_data, "user_data", False) if user_data else b""
         _authtkt_ip4(client_ip, ip4)
+        ts = _time_in_range(time_value, _TIMESTAMP_RANGE_ERROR)
         uid_len, tokens_len, data_len = len(uid), len(token_text), len(data)
         secret = <bytes>self._secrets[0]
         fields = _authtkt_fields(<const unsigned char*>PyBytes_AS_STRING(uid), uid_len,
@@ -159,7 +169,7 @@ cdef class AuthTktFactory(_Factory):
             try:
                 view = memoryview(cookie)
             except TypeError:
-                raise TypeError(_authtkt_format.COOKIE_TYPE_ERROR.format(type(cookie).__name__)) from None
+                raise not_text_error(cookie, _authtkt_format.COOKIE_TYPE_ERROR.format(type(cookie).__name__)) from None
             with view:
                 keep = view.tobytes()
             v = <const unsigned char*>PyBytes_AS_STRING(keep)
@@ -228,6 +238,7 @@ cdef class AuthTktFactory(_Factory):
         return ta_make_info(info_type, PyUnicode_DecodeASCII(<const char*>v, self._hex_len, NULL), user_id,
                             tokens, user_data, parsed.timestamp)
 
+    @cython.embedsignature(True)
     def validate(self, cookie, client_ip=None, now=None):
         """The ticket's ``AuthTktInfo`` if its digest is right and it has not timed out."""
         cdef AuthTktParsed parsed
@@ -258,6 +269,7 @@ cdef class AuthTktFactory(_Factory):
                 raise _expired_error(cookie)
         return self._info(ticket, &parsed, _AuthTktInfo if matched == 0 else _FallbackAuthTktInfo)
 
+    @cython.embedsignature(True)
     def parse(self, cookie):
         """The ticket's ``AuthTktInfo`` without checking the digest or the time."""
         cdef AuthTktParsed parsed

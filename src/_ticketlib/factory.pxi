@@ -1,6 +1,6 @@
 # What the two factories of the compiled core share: configuration (secrets, hash, length
-# limit), the refusals (unconfigured, re-initialised, pickled), the repr, the time argument
-# of new and the splitting of TOKENS into a tuple. Included by _ticketcore.pyx; the parsers
+# limit), the refusals (unconfigured, re-initialised, pickled), copies (the factory itself),
+# weak references, the repr, the time argument of new and the splitting of TOKENS into a tuple. Included by _ticketcore.pyx; the parsers
 # stay with each format (ticket.pxi, authtkt.pxi).
 
 cdef type _TicketInfo = TicketInfo
@@ -16,12 +16,19 @@ cdef object _MAX_UINT32 = MAX_UINT32     # the largest TIME (valid_until, timest
 
 
 cdef object _time_argument(object value, object lifetime, str range_error):
-    """The TIME of a new ticket as an int in 0..MAX_UINT32: ``value``, or now + ``lifetime``
-    when it is None (``time.time`` looked up on each call, as 0.1.4 does)."""
+    """The TIME of a new ticket as an int, its range not yet checked: ``value`` converted, or
+    now + ``lifetime`` when it is None (``time.time`` looked up on each call, as 0.1.4 does).
+    ``new`` checks the range (_time_in_range) after the fields and the client address, in
+    0.1.4's order (ticket_auth._arguments.time_value)."""
     if value is None:
-        value = int(_time.time()) + lifetime
-    elif type(value) is not int:
-        value = to_int(value, range_error)
+        return int(_time.time()) + lifetime
+    if type(value) is not int:
+        return to_int(value, range_error)
+    return value
+
+
+cdef unsigned long _time_in_range(object value, str range_error) except? 0:
+    """A TIME from _time_argument as an unsigned long, if it is in 0..MAX_UINT32."""
     if not 0 <= value <= _MAX_UINT32:
         raise ValueError(range_error.format(value))
     return value
@@ -72,6 +79,7 @@ cdef class _Factory:
     cdef Py_ssize_t _hex_len             # 2 * _digest_size
     cdef Py_ssize_t _max_length          # -1: no limit
     cdef object _algorithm               # the algorithm as the caller named it (for repr)
+    cdef object __weakref__              # weakly referenceable, as 0.1.4's factories are
 
     cdef object _hashlib_name(self, object algorithm):
         """The hashlib name of the algorithm the caller named (a format may restrict it)."""
@@ -97,7 +105,9 @@ cdef class _Factory:
         self._algorithm = algorithm
         self._digest_size = digest_size
         self._hex_len = 2 * digest_size
-        self._max_length = -1 if limit is None else limit
+        # No str or bytes is longer than PY_SSIZE_T_MAX: a larger limit is no limit (as in
+        # the pure core, where any int is accepted).
+        self._max_length = -1 if limit is None or limit > PY_SSIZE_T_MAX else limit
         return 0
 
     cdef int _ready(self) except -1:
@@ -111,7 +121,15 @@ cdef class _Factory:
         return f"{type(self).__module__}.{type(self).__qualname__}({self._describe()})"
 
     def __reduce_ex__(self, protocol):
-        raise TypeError(f"{_public_class(self).__name__} holds a secret and cannot be pickled or copied")
+        raise TypeError(f"{_public_class(self).__name__} holds a secret and cannot be pickled")
+
+    # A factory never changes once configured: its copy is itself (copying is not pickling:
+    # the secret is never written out).
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
 
 
 cdef type _public_class(object factory):

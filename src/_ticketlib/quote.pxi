@@ -2,6 +2,17 @@
 # unquoting of a field that _scan accepted (validate, parse). Included by _ticketcore.pyx.
 
 
+cdef bytes _held_bytes(object value):
+    """The bytes a bytes or bytearray (or a subclass of either) holds, read from its buffer:
+    never through a subclass's __bytes__ or __iter__, so both cores read the same bytes. A
+    bytearray is copied, so another thread cannot resize it under us."""
+    if type(value) is bytes:
+        return <bytes>value
+    if isinstance(value, bytes):
+        return PyBytes_FromStringAndSize(PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value))
+    return PyBytes_FromStringAndSize(PyByteArray_AS_STRING(value), PyByteArray_GET_SIZE(value))
+
+
 cdef struct Buffer:
     unsigned char* data
     Py_ssize_t length
@@ -91,7 +102,7 @@ cdef int _quote_into(Buffer* buf, object value, str type_error) except -1:
         src = <const unsigned char*>PyBytes_AS_STRING(value)
         n = PyBytes_GET_SIZE(value)
     elif isinstance(value, bytearray):
-        keep = bytes(value)              # a private copy: no one can resize it under us
+        keep = _held_bytes(value)        # a private copy: no one can resize it under us
         src = <const unsigned char*>PyBytes_AS_STRING(keep)
         n = PyBytes_GET_SIZE(keep)
     else:

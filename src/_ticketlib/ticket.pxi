@@ -11,21 +11,31 @@ cdef str _TOKEN_TYPE_ERROR = _ticket_format.TOKEN_TYPE_ERROR
 cdef str _USER_DATA_TYPE_ERROR = _ticket_format.USER_DATA_TYPE_ERROR
 
 
+# The class docstring starts with the constructor's signature in the form CPython reads for
+# inspect.signature(TicketFactory) ("name(...)\n--\n\n"; Cython's own embedded signature is
+# turned off for the class, and __init__ takes *args so that _ticket_format.init_arguments
+# binds them with the pure core's messages); methods keep Cython's embedded signatures.
 @cython.auto_pickle(False)
+@cython.embedsignature(False)
 cdef class TicketFactory(_Factory):
-    """Mints and validates tickets signed with ``secret`` using hashlib's ``hashalg``.
+    """TicketFactory(secret, hashalg='sha512', *, fallback_secrets=(), max_length=None)
+--
+
+Mints and validates tickets signed with ``secret`` using hashlib's ``hashalg``.
 
     ``fallback_secrets`` (keyword-only) are older secrets that ``validate`` still accepts
     (``new`` always signs with ``secret``); ``max_length`` rejects longer tickets before any
     other work.
     """
 
-    def __init__(self, secret, hashalg="sha512", *, fallback_secrets=(), max_length=None):
+    def __init__(self, *args, **kwargs):
+        secret, hashalg, fallback_secrets, max_length = _ticket_format.init_arguments(self, *args, **kwargs)
         self._configure(secret, fallback_secrets, hashalg, max_length)
 
     cdef str _describe(self):
         return f"hashalg={self._algorithm!r}"
 
+    @cython.embedsignature(True)
     def new(self, user_id, tokens=None, user_data=None, valid_until=None, client_ip=None, encoding="utf-8"):
         """Mint a ticket (str), signed with the current secret. See the README."""
         cdef unsigned char stack[STACK_BUFFER]
@@ -35,7 +45,8 @@ cdef class TicketFactory(_Factory):
         cdef unsigned long until
         cdef unsigned char* d
         self._ready()
-        until = _time_argument(valid_until, _DEFAULT_LIFETIME, _VALID_UNTIL_RANGE_ERROR)
+        # 0.1.4's order: int(valid_until), the fields, the client address, the 32-bit range.
+        time_value = _time_argument(valid_until, _DEFAULT_LIFETIME, _VALID_UNTIL_RANGE_ERROR)
         _buffer_init(&signed, stack, STACK_BUFFER)
         try:
             _quote_into(&signed, user_id, _USER_ID_TYPE_ERROR)
@@ -55,6 +66,7 @@ cdef class TicketFactory(_Factory):
             if user_data:
                 _quote_into(&signed, user_data, _USER_DATA_TYPE_ERROR)
             prefix_len = _ip_prefix(client_ip, prefix)
+            until = _time_in_range(time_value, _VALID_UNTIL_RANGE_ERROR)
             secret = <bytes>self._secrets[0]
             if encoding is _UTF8 or encoding in _ASCII_COMPATIBLE:
                 inner_input = _inner_input(prefix, prefix_len, until, secret, signed.data, signed.length,
@@ -108,6 +120,7 @@ cdef class TicketFactory(_Factory):
         return ta_make_info(info_type, PyUnicode_Substring(text, 0, self._hex_len), user_id,
                             tokens, user_data, valid_until)
 
+    @cython.embedsignature(True)
     def validate(self, ticket, client_ip=None, now=None, encoding="utf-8"):
         """Return the ticket's ``TicketInfo`` if its digest is right and it has not expired.
 
@@ -143,6 +156,7 @@ cdef class TicketFactory(_Factory):
         # Only an accepted ticket pays for its TicketInfo.
         return self._info(text, p, &parsed, valid_until, _TicketInfo if matched == 0 else _FallbackTicketInfo)
 
+    @cython.embedsignature(True)
     def parse(self, ticket):
         """Return the ticket's ``TicketInfo`` without checking the digest or the time."""
         cdef Parsed parsed

@@ -18,6 +18,8 @@ import hashlib
 import ipaddress
 import time
 
+from .exception import TicketParseError
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 
 if TYPE_CHECKING:
@@ -124,13 +126,34 @@ def to_int(value: ConvertibleToInt, range_error: str) -> int:
         raise ValueError(range_error.format(value)) from None
 
 
-def check_time(value: ConvertibleToInt | None, lifetime: int, range_error: str) -> int:
-    """The time of a new ticket as an int in 0..MAX_UINT32: ``value``, or now + ``lifetime``
-    when it is ``None`` (``time.time`` looked up on each call, as 0.1.4 does)."""
-    result = int(time.time()) + lifetime if value is None else to_int(value, range_error)
-    if not 0 <= result <= MAX_UINT32:
-        raise ValueError(range_error.format(result))
-    return result
+def time_value(value: ConvertibleToInt | None, lifetime: int, range_error: str) -> int:
+    """The time of a new ticket as an int, its range not yet checked: ``int(value)``, or now +
+    ``lifetime`` when it is ``None`` (``time.time`` looked up on each call, as 0.1.4 does).
+
+    ``new`` converts the time first and checks its range (``check_time_range``) only after the
+    fields and the client address, in 0.1.4's order."""
+    return int(time.time()) + lifetime if value is None else to_int(value, range_error)
+
+
+def check_time_range(value: int, range_error: str) -> int:
+    """``value`` if it is in 0..MAX_UINT32 (the 32-bit TIME of both formats), else ValueError."""
+    if not 0 <= value <= MAX_UINT32:
+        raise ValueError(range_error.format(value))
+    return value
+
+
+def not_text_error(ticket: object, message: str) -> Exception:
+    """The error for a ticket (or cookie) that is neither str nor bytes-like.
+
+    ``TicketParseError`` when it has a ``len()`` (list, tuple, dict, set, range...): 0.1.4
+    measures a ticket first and rejects such a one with a ``TicketError``, which handlers treat
+    as "not logged in" (for the odd large dict or set that 0.1.4 happens to reject with a
+    ``TypeError`` instead, a ``TicketParseError`` is the consistent answer). ``TypeError`` for
+    anything else (None, a number, a plain object), as in 0.1.4: a programming error.
+    """
+    if getattr(type(ticket), "__len__", None) is not None:
+        return TicketParseError(ticket, message)
+    return TypeError(message)
 
 
 def ip_prefix(client_ip: ClientIP) -> bytes:

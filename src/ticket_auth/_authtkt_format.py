@@ -12,14 +12,25 @@ timestamp is the issue time; Apache accepts while ``(timestamp + timeout) mod 2*
 A cookie value is read as Apache reads it: a leading and a trailing ``"`` are dropped (each on
 its own, as Apache does, not only as a pair); a value
 containing ``!`` is the raw ticket; else one containing ``%21`` is URL-unescaped; else it is
-base64 (standard alphabet, padding optional) of the raw ticket. Both cores check, in order:
+base64 (standard alphabet, padding optional) of the raw ticket. Where Apache is lenient with
+forms no writer produces (base64 followed by other characters or of 4k+1 characters, a
+literal ``%`` in the escaped form, a NUL byte, an uppercase timestamp, fields that are not
+UTF-8) both cores refuse: ``ticket_auth.mod_auth_tkt`` lists these and says why. Both cores
+check, in order:
 
-1. the cookie is str (encodable as UTF-8) or bytes-like;
+1. the cookie is str (encodable as UTF-8) or bytes-like (anything else is a
+   ``TicketParseError`` if it has a ``len()`` and a ``TypeError`` otherwise, as for
+   ``TicketFactory``);
 2. it is no longer than ``max_length``, if the factory has one;
 3. its form (quotes, raw / %-escaped / base64) yields a raw ticket containing ``!``;
 4. the raw ticket holds a lowercase hex digest and timestamp;
 5. the user id is followed by ``!``, and there is no NUL byte;
 6. user id, tokens and user data (in that order) are UTF-8.
+
+``new`` checks its arguments in the order of ``TicketFactory.new`` (0.1.4's): ``timestamp``
+converted with ``int()`` (or now), then the user id, each token (each one, then the commas)
+and the user data, then the client address (IPv4 only), then the 32-bit range of the
+timestamp, then (``raw=True``) a user data ending with ``"``, and last ``max_length``.
 """
 
 from __future__ import annotations
@@ -33,6 +44,8 @@ from .exception import TicketParseError
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from _typeshed import ReadableBuffer
 
 # TKTAuthDigestType values (the ``digest`` argument) -> hashlib names.
@@ -95,6 +108,23 @@ def expired(timestamp: int, timeout: int, now: float) -> bool:
     """Whether Apache refuses a ticket issued at ``timestamp`` as timed out at ``now``: it
     compares ``(timestamp + timeout) mod 2**32`` with ``int(now) mod 2**32``; timeout 0: never."""
     return bool(timeout) and (timestamp + timeout) & MAX_UINT32 < int(now) & MAX_UINT32
+
+
+def init_arguments(
+    self: object,
+    secret: ReadableBuffer,
+    digest: str,
+    *,
+    fallback_secrets: Iterable[ReadableBuffer] = (),
+    timeout: int = DEFAULT_TIMEOUT,
+    max_length: int | None = None,
+) -> tuple[ReadableBuffer, str, Iterable[ReadableBuffer], int, int | None]:
+    """``AuthTktFactory.__init__``'s arguments, bound by Python itself (see
+    ``_ticket_format.init_arguments``: the compiled core's errors read as the pure core's)."""
+    return secret, digest, fallback_secrets, timeout, max_length
+
+
+init_arguments.__qualname__ = "AuthTktFactory.__init__"  # the name Python's messages show
 
 
 def unescape(cookie: str | ReadableBuffer, value: bytes) -> bytes:

@@ -9,22 +9,32 @@ TOKENS (comma-joined) and DATA are ``urllib.parse.quote``'d with its defaults. A
 accepted only in exactly the form ``new`` mints, so both cores check the same things in the
 same order and raise the same messages:
 
-0. a bytes-like ticket is ASCII (it is decoded first);
+0. the ticket is a str or bytes-like (anything else is a ``TicketParseError`` if it has a
+   ``len()``, as 0.1.4 measures a ticket first, and a ``TypeError`` otherwise); a
+   bytes-like ticket is ASCII (it is decoded first);
 1. the ticket is no longer than the factory's ``max_length``, if it has one;
 2. the ticket is ASCII and long enough to hold DIGEST and TIME;
 3. DIGEST and TIME are lowercase hex;
 4. the rest has exactly two ``!``;
 5. UID, TOKENS and DATA (in that order) are in canonical quoted form;
 6. each unquoted UID, token and DATA (in that order) is valid UTF-8.
+
+``new`` checks its arguments in 0.1.4's order: ``valid_until`` converted with ``int()`` (or
+now + ``DEFAULT_LIFETIME``), then UID, each token and DATA as they are quoted (their types),
+then the client address, then the 32-bit range of the time, then the ``encoding``, and last
+``max_length``.
 """
 
 from __future__ import annotations
 
+from ._arguments import not_text_error
 from .exception import TicketParseError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from _typeshed import ReadableBuffer
 
 # Lifetime of a ticket minted without ``valid_until``, in seconds (TIME is ``valid_until``,
@@ -68,14 +78,33 @@ VALID_UNTIL_RANGE_ERROR = "valid_until must be between 0 and 4294967295 (32-bit 
 
 
 def ascii_text(ticket: ReadableBuffer) -> str:
-    """A bytes-like ticket as str; ``TicketParseError`` unless it is ASCII, ``TypeError``
-    unless it is bytes-like. (A str ticket never comes here.)"""
+    """A bytes-like ticket as str; ``TicketParseError`` unless it is ASCII. Anything else is
+    refused by ``_arguments.not_text_error``: ``TicketParseError`` if it has a ``len()``, else
+    ``TypeError``. (A str ticket never comes here.)"""
     try:
         view = memoryview(ticket)
     except TypeError:
-        raise TypeError(TICKET_TYPE_ERROR.format(type(ticket).__name__)) from None
+        raise not_text_error(ticket, TICKET_TYPE_ERROR.format(type(ticket).__name__)) from None
     with view:
         raw = view.tobytes()
     if not raw.isascii():
         raise TicketParseError(ticket, NOT_ASCII)
     return raw.decode("ascii")
+
+
+def init_arguments(
+    self: object,
+    secret: ReadableBuffer,
+    hashalg: str = "sha512",
+    *,
+    fallback_secrets: Iterable[ReadableBuffer] = (),
+    max_length: int | None = None,
+) -> tuple[ReadableBuffer, str, Iterable[ReadableBuffer], int | None]:
+    """``TicketFactory.__init__``'s arguments, bound by Python itself: the compiled core's
+    ``__init__`` takes ``*args, **kwargs`` and passes them here, so a missing, extra or
+    unknown argument is reported exactly as by the pure core (whose ``__init__`` has this
+    signature). The compiled class's docstring carries the same signature for ``inspect``."""
+    return secret, hashalg, fallback_secrets, max_length
+
+
+init_arguments.__qualname__ = "TicketFactory.__init__"  # the name Python's messages show

@@ -10,7 +10,7 @@ from ipaddress import IPv4Address, IPv6Address
 from typing import NoReturn, SupportsIndex, TypeAlias
 
 from _typeshed import ConvertibleToInt, ReadableBuffer
-from typing_extensions import disjoint_base
+from typing_extensions import Self, disjoint_base
 
 from ticket_auth.ticket_info import AuthTktInfo, TicketInfo
 
@@ -25,6 +25,8 @@ _ClientIP: TypeAlias = str | int | bytes | IPv4Address | IPv6Address | None
 @disjoint_base
 class _Factory:
     def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object) -> Self: ...
 
 class TicketFactory(_Factory):
     """Mints and validates tickets signed with ``secret`` using hashlib's ``hashalg``."""

@@ -9,8 +9,15 @@ format accepts and the order of its checks (``_ticket_format``, ``_authtkt_forma
 the argument checks the formats share (``_arguments``).
 
 Layout: helpers of the 0.1.4 format (quoting, unquoting), ``_Factory`` (what both factories
-share: configuration, refusals, repr), ``TicketFactory``, then the mod_auth_tkt helpers and
-``AuthTktFactory``. As in the compiled core, the parsers stay with each format.
+share: configuration, refusals, copies, weak references), the 0.1.4 format's parser and
+``TicketFactory``, then the mod_auth_tkt helpers and ``AuthTktFactory``. As in the compiled
+core, the parsers stay with each format.
+
+As fixed as the compiled core: a factory's configuration is one tuple set once by
+``__init__`` and read through ``_Factory``'s own slot (assigning or deleting it is refused,
+and a subclass attribute of the same name is never read), and ``new``, ``validate`` and
+``parse`` call module-level functions only, so a subclass overriding a private name changes
+nothing they check.
 """
 
 from __future__ import annotations
@@ -24,22 +31,37 @@ from codecs import unicode_escape_decode as _unicode_escape_decode
 from urllib.parse import quote
 
 from . import _authtkt_format, _ticket_format
-from ._arguments import check_max_length, check_secrets, check_time, ip_prefix, resolve_hashalg
+from ._arguments import (
+    check_max_length,
+    check_secrets,
+    check_time_range,
+    ip_prefix,
+    not_text_error,
+    resolve_hashalg,
+    time_value,
+)
 from .exception import TicketDigestError, TicketExpired, TicketParseError
 from .ticket_info import AuthTktInfo, FallbackAuthTktInfo, FallbackTicketInfo, TicketInfo
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-    from typing import NoReturn, SupportsIndex, TypeAlias
+    from collections.abc import Callable, Iterable
+    from typing import Any, NoReturn, SupportsIndex, TypeAlias
 
     from _typeshed import ConvertibleToInt, ReadableBuffer
+    from typing_extensions import Self
 
     from ._arguments import ClientIP, HashConstructor
 
     # A field of a ticket as new takes it (str, or bytes that are quoted as they are).
     Field: TypeAlias = str | bytes | bytearray
+    # What each factory holds once configured: (secrets, hash constructor, hex length of a
+    # digest, max_length, pattern or timeout, the algorithm as the caller named it).
+    _TicketConfig: TypeAlias = tuple[
+        tuple[bytes, ...], HashConstructor, int, int | None, re.Pattern[str], str
+    ]
+    _AuthTktConfig: TypeAlias = tuple[tuple[bytes, ...], HashConstructor, int, int | None, int, str]
 
 __all__ = ["AuthTktFactory", "AuthTktInfo", "TicketFactory", "TicketInfo"]
 
@@ -69,14 +91,22 @@ def _exact_str(value: str) -> str:
 _new_info = tuple.__new__
 
 
+def _held_bytes(value: bytes | bytearray) -> bytes:
+    """The bytes a bytes or bytearray (or a subclass of either) holds, read from its buffer:
+    never through a subclass's ``__bytes__`` or ``__iter__`` (as the compiled core reads them)."""
+    if type(value) is bytes:
+        return value
+    if isinstance(value, bytes):
+        return bytes.__getitem__(value, slice(None))
+    return bytes(bytearray.__getitem__(value, slice(None)))
+
+
 def _quote(value: object, type_error: str) -> str:
     # A subclass's own methods are not consulted (quote() calls some): its data is quoted.
     if isinstance(value, str):
         return quote(_exact_str(value))
-    if isinstance(value, bytes):
-        return quote(value if type(value) is bytes else bytes.__getitem__(value, slice(None)))
-    if isinstance(value, bytearray):
-        return quote(value)
+    if isinstance(value, (bytes, bytearray)):
+        return quote(_held_bytes(value))
     raise TypeError(type_error.format(type(value).__name__))
 
 
@@ -119,56 +149,161 @@ def _split_tokens(token_text: str) -> tuple[str, ...]:
     return tuple(token_text.split(",")) if token_text else ()
 
 
+# The attributes no one may set or delete on a factory of this core (the compiled core's
+# factories have no such attributes at all): the configuration, and the class (which would
+# swap the methods). Other names are left to object: a factory itself has no others, a
+# subclass's instance may have its own.
+_SEALED = frozenset({"_config", "__class__"})
+
+
 class _Factory:
-    """What both factories share: the configuration (secrets, hash, length limit), set once by
-    ``_configure`` from each factory's ``__init__``, the refusal to be re-initialised or
-    pickled, and the repr. The parsers stay with each format."""
+    """What both factories share: the configuration, set once by ``__init__`` into the one
+    slot ``_config`` (a tuple each factory defines) and read through this class's own slot
+    descriptor (``_read_config``), so that neither assignment nor a subclass attribute can
+    change what ``validate`` uses; the refusal to be re-configured, changed or pickled; copies
+    (the factory itself) and weak references. As in the compiled core, ``validate``,
+    ``parse`` and ``new`` call module-level functions, never methods a subclass could
+    override: a subclass can add behaviour but not loosen the checks."""
 
-    __slots__ = ("_algorithm", "_hash", "_hex_len", "_max_length", "_secrets")
+    __slots__ = ("__weakref__", "_config")
 
-    _secrets: tuple[bytes, ...]  # (secret, *fallback_secrets), all non-empty bytes
-    _hash: HashConstructor
-    _hex_len: int  # DIGEST is 2 * digest_size hex digits
-    _max_length: int | None
-    _algorithm: str  # the algorithm as the caller named it (for repr)
+    _config: Any  # _TicketConfig or _AuthTktConfig
 
-    def _hashlib_name(self, algorithm: str) -> str:
-        """The hashlib name of the algorithm the caller named (a format may restrict it)."""
-        return algorithm
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in _SEALED:
+            raise AttributeError(_IMMUTABLE_ERROR.format(_public_class(self).__name__, name))
+        object.__setattr__(self, name, value)
 
-    def _describe(self) -> str:
-        """The arguments shown by repr (never the secrets)."""
-        raise NotImplementedError
-
-    def _configure(
-        self,
-        secret: ReadableBuffer,
-        fallback_secrets: Iterable[ReadableBuffer],
-        algorithm: str,
-        max_length: int | None,
-    ) -> int:
-        """Check every shared argument, then set the fields; return the digest size. A failed
-        call changes nothing; a format checks its own arguments before calling this."""
-        # Configured once (as the compiled core, which reads its fields without a lock).
-        if getattr(self, "_secrets", None) is not None:
-            raise TypeError(_ticket_format.REINIT_ERROR.format(type(self).__qualname__))
-        secrets = check_secrets(secret, fallback_secrets)
-        constructor, digest_size = resolve_hashalg(self._hashlib_name(algorithm))
-        max_length = check_max_length(max_length)
-        self._secrets, self._hash, self._algorithm = secrets, constructor, algorithm
-        self._hex_len, self._max_length = 2 * digest_size, max_length
-        return digest_size
-
-    def __repr__(self) -> str:
-        return f"{type(self).__module__}.{type(self).__qualname__}({self._describe()})"
+    def __delattr__(self, name: str) -> None:
+        if name in _SEALED:
+            raise AttributeError(_IMMUTABLE_ERROR.format(_public_class(self).__name__, name))
+        object.__delattr__(self, name)
 
     def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn:
-        public = next(
-            cls
-            for cls in type(self).__mro__
-            if cls.__module__ == __name__ and not cls.__name__.startswith("_")
-        )
-        raise TypeError(f"{public.__name__} holds a secret and cannot be pickled or copied")
+        raise TypeError(f"{_public_class(self).__name__} holds a secret and cannot be pickled")
+
+    # A factory never changes once configured: its copy is itself (copying is not pickling:
+    # the secret is never written out).
+    def __copy__(self) -> Self:
+        return self
+
+    def __deepcopy__(self, memo: object) -> Self:
+        return self
+
+
+_IMMUTABLE_ERROR = "a {} never changes once made: {!r} cannot be set or deleted"
+# The slot itself (its member descriptor), whatever a subclass defines under the same name.
+_read_config = _Factory.__dict__["_config"].__get__
+_write_config = _Factory.__dict__["_config"].__set__
+
+
+def _public_class(factory: _Factory) -> type:
+    """TicketFactory or AuthTktFactory: the class of this module that ``factory`` is."""
+    return next(
+        cls
+        for cls in type(factory).__mro__
+        if cls.__module__ == __name__ and not cls.__name__.startswith("_")
+    )
+
+
+def _not_configured(factory: _Factory) -> AttributeError:
+    # A factory whose __init__ never ran (TicketFactory.__new__, or a subclass that does not
+    # call super().__init__) has no secret: refuse rather than guess.
+    return AttributeError(f"{type(factory).__qualname__}.__init__ was not called: the factory has no secret")
+
+
+def _configure(
+    factory: _Factory,
+    secret: ReadableBuffer,
+    fallback_secrets: Iterable[ReadableBuffer],
+    algorithm: str,
+    hashlib_name: Callable[[str], str] | None,
+    max_length: int | None,
+) -> tuple[tuple[bytes, ...], HashConstructor, int, int | None]:
+    """Check every shared argument (in the compiled core's order) and return ``(secrets,
+    hash constructor, hex length of a digest, max_length)``; the caller stores its config.
+    A factory is configured once (the compiled core reads its fields without a lock)."""
+    try:
+        _read_config(factory)
+    except AttributeError:
+        pass
+    else:
+        raise TypeError(_ticket_format.REINIT_ERROR.format(type(factory).__qualname__))
+    secrets = check_secrets(secret, fallback_secrets)
+    constructor, digest_size = resolve_hashalg(algorithm if hashlib_name is None else hashlib_name(algorithm))
+    return secrets, constructor, 2 * digest_size, check_max_length(max_length)
+
+
+def _repr(factory: _Factory, describe: Callable[[Any], str]) -> str:
+    try:
+        arguments = describe(_read_config(factory))
+    except AttributeError:  # not configured: as the compiled core shows it
+        arguments = describe(None)
+    return f"{type(factory).__module__}.{type(factory).__qualname__}({arguments})"
+
+
+def _sign(hash_: HashConstructor, data0: bytes, data1: bytes, secret: bytes) -> str:
+    """The DIGEST of a 0.1.4-format ticket (hex) for the inputs ``_arguments`` describes."""
+    inner = hash_(data0 + secret + data1).digest()
+    return hash_(inner + secret).hexdigest()
+
+
+def _ticket_text(ticket: str | ReadableBuffer) -> str:
+    """The ticket as an exact str (step 0 of ``_ticket_format``; an exact str is its own)."""
+    return _exact_str(ticket) if isinstance(ticket, str) else _ticket_format.ascii_text(ticket)
+
+
+def _parse_ticket(
+    ticket: str | ReadableBuffer, text: str, pattern: re.Pattern[str], hex_len: int
+) -> tuple[TicketInfo, str]:
+    """``(TicketInfo, "UID!TOKENS!DATA")`` for a canonical ticket, else TicketParseError."""
+    match = pattern.fullmatch(text)
+    if match is None:
+        raise TicketParseError(ticket, _diagnose(text, hex_len))
+    digest, hex_time, uid, token_text, data = match.groups()
+    if "%" in text and _BAD_ESCAPE_RE.search(text, hex_len + 8):
+        raise TicketParseError(ticket, _diagnose(text, hex_len))
+    user_id = _unquote_utf8(uid)
+    if user_id is None:
+        raise TicketParseError(ticket, _ticket_format.UID_NOT_UTF8)
+    tokens = _split_tokens(token_text)
+    if "%" in token_text:
+        unquoted = tuple([_unquote_utf8(token) for token in tokens])
+        if None in unquoted:
+            raise TicketParseError(ticket, _ticket_format.TOKEN_NOT_UTF8)
+        tokens = unquoted  # type: ignore[assignment]  # no None left
+    user_data = _unquote_utf8(data)
+    if user_data is None:
+        raise TicketParseError(ticket, _ticket_format.DATA_NOT_UTF8)
+    info = _new_info(TicketInfo, (digest, user_id, tokens, user_data, int(hex_time, 16)))
+    return info, text[hex_len + 8 :]
+
+
+def _diagnose(text: str, hex_len: int) -> str:
+    """The message for a ticket the pattern rejected: the first check it fails."""
+    if not text.isascii():
+        return _ticket_format.NOT_ASCII
+    if len(text) < hex_len + 8:
+        return _ticket_format.TOO_SHORT
+    if not _HEX_RE.fullmatch(text, 0, hex_len):
+        return _ticket_format.BAD_DIGEST
+    if not _HEX_RE.fullmatch(text, hex_len, hex_len + 8):
+        return _ticket_format.BAD_TIME
+    parts = text[hex_len + 8 :].split("!")
+    if len(parts) < 3:
+        return _ticket_format.MISSING_PARTS
+    if len(parts) > 3:
+        return _ticket_format.TOO_MANY_PARTS
+    uid, token_text, _data = parts
+    if not _FIELD_RE.fullmatch(uid):
+        return _ticket_format.BAD_UID
+    if not _TOKENS_RE.fullmatch(token_text):
+        return _ticket_format.BAD_TOKENS
+    return _ticket_format.BAD_DATA
+
+
+def _describe_ticket_factory(config: _TicketConfig | None) -> str:
+    return f"hashalg={None if config is None else config[5]!r}"
 
 
 class TicketFactory(_Factory):
@@ -179,9 +314,7 @@ class TicketFactory(_Factory):
     other work.
     """
 
-    __slots__ = ("_pattern",)
-
-    _pattern: re.Pattern[str]
+    __slots__ = ()
 
     def __init__(
         self,
@@ -191,19 +324,18 @@ class TicketFactory(_Factory):
         fallback_secrets: Iterable[ReadableBuffer] = (),
         max_length: int | None = None,
     ) -> None:
-        hex_len = 2 * self._configure(secret, fallback_secrets, hashalg, max_length)
+        secrets, constructor, hex_len, limit = _configure(
+            self, secret, fallback_secrets, hashalg, None, max_length
+        )
         # Structure only; fields holding '%' get the strict escape check afterwards.
-        self._pattern = re.compile(
+        pattern = re.compile(
             rf"([0-9a-f]{{{hex_len}}})([0-9a-f]{{8}})([A-Za-z0-9_.~/%-]*)!([A-Za-z0-9_.~/%,-]*)!([A-Za-z0-9_.~/%-]*)"
         )
+        config: _TicketConfig = (secrets, constructor, hex_len, limit, pattern, hashalg)
+        _write_config(self, config)
 
-    def _describe(self) -> str:
-        return f"hashalg={self._algorithm!r}"
-
-    def _sign(self, data0: bytes, data1: bytes, secret: bytes) -> str:
-        """The DIGEST of a ticket (hex) for the inputs ``_arguments`` describes."""
-        inner = self._hash(data0 + secret + data1).digest()
-        return self._hash(inner + secret).hexdigest()
+    def __repr__(self) -> str:
+        return _repr(self, _describe_ticket_factory)
 
     def new(
         self,
@@ -215,18 +347,27 @@ class TicketFactory(_Factory):
         encoding: str = "utf-8",
     ) -> str:
         """Mint a ticket (str). ``tokens`` is a sequence of str/bytes; see the README."""
-        until = check_time(
+        config: _TicketConfig
+        try:
+            config = _read_config(self)
+        except AttributeError:
+            raise _not_configured(self) from None
+        secrets, hash_, _hex_len, max_length, _pattern, _algorithm = config
+        # 0.1.4's order: int(valid_until), the fields, the client address, the 32-bit range.
+        until = time_value(
             valid_until, _ticket_format.DEFAULT_LIFETIME, _ticket_format.VALID_UNTIL_RANGE_ERROR
         )
         uid = _quote(user_id, _ticket_format.USER_ID_TYPE_ERROR)
         token_text = _quote_tokens(tokens)
         data_text = _quote(user_data, _ticket_format.USER_DATA_TYPE_ERROR) if user_data else ""
-        data0 = _client_prefix(client_ip) + until.to_bytes(4, "big")
+        prefix = _client_prefix(client_ip)
+        check_time_range(until, _ticket_format.VALID_UNTIL_RANGE_ERROR)
+        data0 = prefix + until.to_bytes(4, "big")
         signed = f"{uid}\0{token_text}\0{data_text}"
         data1 = signed.encode("ascii" if encoding in _ticket_format.ASCII_COMPATIBLE_ENCODINGS else encoding)
-        ticket = f"{self._sign(data0, data1, self._secrets[0])}{until:08x}{uid}!{token_text}!{data_text}"
-        if self._max_length is not None and len(ticket) > self._max_length:
-            raise ValueError(_ticket_format.NEW_TOO_LONG_ERROR.format(len(ticket), self._max_length))
+        ticket = f"{_sign(hash_, data0, data1, secrets[0])}{until:08x}{uid}!{token_text}!{data_text}"
+        if max_length is not None and len(ticket) > max_length:
+            raise ValueError(_ticket_format.NEW_TOO_LONG_ERROR.format(len(ticket), max_length))
         return ticket
 
     def validate(
@@ -241,8 +382,16 @@ class TicketFactory(_Factory):
         Raises ``TicketParseError``, ``TicketDigestError`` or ``TicketExpired`` (in that order
         of checking); a bad ``client_ip`` is a ``ValueError``.
         """
-        text = self._text(ticket)
-        info, signed = self._parse(ticket, text)
+        config: _TicketConfig
+        try:
+            config = _read_config(self)
+        except AttributeError:
+            raise _not_configured(self) from None
+        secrets, hash_, hex_len, max_length, pattern, _algorithm = config
+        text = ticket if type(ticket) is str else _ticket_text(ticket)
+        if max_length is not None and len(text) > max_length:
+            raise TicketParseError(ticket, _ticket_format.TOO_LONG)
+        info, signed = _parse_ticket(ticket, text, pattern, hex_len)
         data0 = _client_prefix(client_ip) + info.valid_until.to_bytes(4, "big")
         signed = signed.replace("!", "\0")
         if encoding in _ticket_format.ASCII_COMPATIBLE_ENCODINGS:
@@ -252,8 +401,8 @@ class TicketFactory(_Factory):
                 data1 = signed.encode(encoding)
             except UnicodeError:
                 raise TicketParseError(ticket, _ticket_format.NOT_ENCODABLE) from None
-        for index, secret in enumerate(self._secrets):  # noqa: B007 - read after the loop
-            if hmac.compare_digest(self._sign(data0, data1, secret), info.digest):
+        for index, secret in enumerate(secrets):  # noqa: B007 - read after the loop
+            if hmac.compare_digest(_sign(hash_, data0, data1, secret), info.digest):
                 break
         else:  # every secret cost one digest, whichever it was
             raise TicketDigestError(ticket)
@@ -265,59 +414,16 @@ class TicketFactory(_Factory):
 
     def parse(self, ticket: str | ReadableBuffer) -> TicketInfo:
         """Return the ticket's ``TicketInfo`` without checking the digest or the time."""
-        return self._parse(ticket, self._text(ticket))[0]
-
-    def _text(self, ticket: str | ReadableBuffer) -> str:
-        text = _exact_str(ticket) if isinstance(ticket, str) else _ticket_format.ascii_text(ticket)
-        if self._max_length is not None and len(text) > self._max_length:
+        config: _TicketConfig
+        try:
+            config = _read_config(self)
+        except AttributeError:
+            raise _not_configured(self) from None
+        _secrets, _hash, hex_len, max_length, pattern, _algorithm = config
+        text = _ticket_text(ticket)
+        if max_length is not None and len(text) > max_length:
             raise TicketParseError(ticket, _ticket_format.TOO_LONG)
-        return text
-
-    def _parse(self, ticket: str | ReadableBuffer, text: str) -> tuple[TicketInfo, str]:
-        """``(TicketInfo, "UID!TOKENS!DATA")`` for a canonical ticket, else TicketParseError."""
-        match = self._pattern.fullmatch(text)
-        if match is None:
-            raise TicketParseError(ticket, self._diagnose(text))
-        digest, hex_time, uid, token_text, data = match.groups()
-        if "%" in text and _BAD_ESCAPE_RE.search(text, self._hex_len + 8):
-            raise TicketParseError(ticket, self._diagnose(text))
-        user_id = _unquote_utf8(uid)
-        if user_id is None:
-            raise TicketParseError(ticket, _ticket_format.UID_NOT_UTF8)
-        tokens = _split_tokens(token_text)
-        if "%" in token_text:
-            unquoted = tuple([_unquote_utf8(token) for token in tokens])
-            if None in unquoted:
-                raise TicketParseError(ticket, _ticket_format.TOKEN_NOT_UTF8)
-            tokens = unquoted  # type: ignore[assignment]  # no None left
-        user_data = _unquote_utf8(data)
-        if user_data is None:
-            raise TicketParseError(ticket, _ticket_format.DATA_NOT_UTF8)
-        info = _new_info(TicketInfo, (digest, user_id, tokens, user_data, int(hex_time, 16)))
-        return info, text[self._hex_len + 8 :]
-
-    def _diagnose(self, text: str) -> str:
-        """The message for a ticket the pattern rejected: the first check it fails."""
-        if not text.isascii():
-            return _ticket_format.NOT_ASCII
-        hex_len = self._hex_len
-        if len(text) < hex_len + 8:
-            return _ticket_format.TOO_SHORT
-        if not _HEX_RE.fullmatch(text, 0, hex_len):
-            return _ticket_format.BAD_DIGEST
-        if not _HEX_RE.fullmatch(text, hex_len, hex_len + 8):
-            return _ticket_format.BAD_TIME
-        parts = text[hex_len + 8 :].split("!")
-        if len(parts) < 3:
-            return _ticket_format.MISSING_PARTS
-        if len(parts) > 3:
-            return _ticket_format.TOO_MANY_PARTS
-        uid, token_text, _data = parts
-        if not _FIELD_RE.fullmatch(uid):
-            return _ticket_format.BAD_UID
-        if not _TOKENS_RE.fullmatch(token_text):
-            return _ticket_format.BAD_TOKENS
-        return _ticket_format.BAD_DATA
+        return _parse_ticket(ticket, text, pattern, hex_len)[0]
 
 
 # --- mod_auth_tkt ---------------------------------------------------------------------------------
@@ -328,7 +434,7 @@ def _authtkt_field(value: object, what: str, forbid_bang: bool) -> bytes:
     if isinstance(value, str):
         raw = _exact_str(value).encode("utf-8")  # UnicodeEncodeError for lone surrogates
     elif isinstance(value, (bytes, bytearray)):
-        raw = bytes(value)
+        raw = _held_bytes(value)
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -350,12 +456,96 @@ def _authtkt_ip4(client_ip: ClientIP) -> bytes:
     return prefix[1:]
 
 
+def _authtkt_sign(hash_: HashConstructor, ip4: bytes, timestamp: int, secret: bytes, fields: bytes) -> str:
+    """The digest of a mod_auth_tkt ticket (hex): it hashes the hex text of the inner digest."""
+    inner = hash_(ip4 + timestamp.to_bytes(4, "big") + secret + fields).hexdigest()
+    return hash_(inner.encode("ascii") + secret).hexdigest()
+
+
+def _authtkt_ticket(
+    cookie: str | ReadableBuffer, max_length: int | None, hex_len: int
+) -> tuple[bytes, int, int]:
+    """``(raw ticket bytes, index of the first '!', of the second or -1)`` or a parse error."""
+    if isinstance(cookie, str):
+        text = _exact_str(cookie)
+        # UTF-8 has at least one byte per character: more characters than max_length is
+        # too long, whatever they are (and nothing is encoded).
+        if max_length is not None and len(text) > max_length:
+            raise TicketParseError(cookie, _authtkt_format.TOO_LONG)
+        try:
+            value = text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise TicketParseError(cookie, _authtkt_format.NOT_ENCODABLE) from None
+    else:
+        try:
+            view = memoryview(cookie)
+        except TypeError:
+            raise not_text_error(
+                cookie, _authtkt_format.COOKIE_TYPE_ERROR.format(type(cookie).__name__)
+            ) from None
+        with view:
+            value = view.tobytes()
+    if max_length is not None and len(value) > max_length:
+        raise TicketParseError(cookie, _authtkt_format.TOO_LONG)
+    ticket = _authtkt_format.unwrap(cookie, value)
+    if len(ticket) < hex_len + 8:
+        raise TicketParseError(cookie, _authtkt_format.TOO_SHORT)
+    if not _HEX_BYTES_RE.fullmatch(ticket, 0, hex_len):
+        raise TicketParseError(cookie, _authtkt_format.BAD_DIGEST)
+    if not _HEX_BYTES_RE.fullmatch(ticket, hex_len, hex_len + 8):
+        raise TicketParseError(cookie, _authtkt_format.BAD_TIME)
+    first = ticket.find(b"!", hex_len + 8)
+    if first < 0:
+        raise TicketParseError(cookie, _authtkt_format.MISSING_SEPARATOR)
+    if b"\0" in ticket:
+        raise TicketParseError(cookie, _authtkt_format.HAS_NUL)
+    return ticket, first, ticket.find(b"!", first + 1)
+
+
+def _authtkt_fields(
+    cookie: str | ReadableBuffer, ticket: bytes, first: int, second: int, hex_len: int
+) -> tuple[bytes, bytes, bytes, list[str]]:
+    uid = ticket[hex_len + 8 : first]
+    token_text = ticket[first + 1 : second] if second >= 0 else b""
+    data = ticket[second + 1 :] if second >= 0 else ticket[first + 1 :]
+    texts = []
+    for raw, message in (
+        (uid, _authtkt_format.UID_NOT_UTF8),
+        (token_text, _authtkt_format.TOKENS_NOT_UTF8),
+        (data, _authtkt_format.DATA_NOT_UTF8),
+    ):
+        try:
+            texts.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise TicketParseError(cookie, message) from None
+    return uid, token_text, data, texts
+
+
+def _authtkt_info(info_type: type[AuthTktInfo], ticket: bytes, texts: list[str], hex_len: int) -> AuthTktInfo:
+    user_id, token_text, user_data = texts
+    tokens = _split_tokens(token_text)
+    return _new_info(
+        info_type,
+        (
+            ticket[:hex_len].decode("ascii"),
+            user_id,
+            tokens,
+            user_data,
+            int(ticket[hex_len : hex_len + 8], 16),
+        ),
+    )
+
+
+def _describe_authtkt_factory(config: _AuthTktConfig | None) -> str:
+    if config is None:
+        return "digest=None, timeout=0"
+    return f"digest={config[5]!r}, timeout={config[4]}"
+
+
 class AuthTktFactory(_Factory):
     """Mints and validates Apache mod_auth_tkt 2.x tickets (see ticket_auth.mod_auth_tkt)."""
 
-    __slots__ = ("_timeout",)
-
-    _timeout: int  # TKTAuthTimeout in seconds; 0: none
+    __slots__ = ()
 
     def __init__(
         self,
@@ -367,19 +557,14 @@ class AuthTktFactory(_Factory):
         max_length: int | None = None,
     ) -> None:
         timeout = _authtkt_format.check_timeout(timeout)
-        self._configure(secret, fallback_secrets, digest, max_length)
-        self._timeout = timeout
+        secrets, constructor, hex_len, limit = _configure(
+            self, secret, fallback_secrets, digest, _authtkt_format.check_digest_type, max_length
+        )
+        config: _AuthTktConfig = (secrets, constructor, hex_len, limit, timeout, digest)
+        _write_config(self, config)
 
-    def _hashlib_name(self, algorithm: str) -> str:
-        return _authtkt_format.check_digest_type(algorithm)
-
-    def _describe(self) -> str:
-        return f"digest={self._algorithm!r}, timeout={self._timeout}"
-
-    def _sign(self, ip4: bytes, timestamp: int, secret: bytes, fields: bytes) -> str:
-        """The digest of a ticket (hex): mod_auth_tkt hashes the hex text of the inner digest."""
-        inner = self._hash(ip4 + timestamp.to_bytes(4, "big") + secret + fields).hexdigest()
-        return self._hash(inner.encode("ascii") + secret).hexdigest()
+    def __repr__(self) -> str:
+        return _repr(self, _describe_authtkt_factory)
 
     def new(
         self,
@@ -392,7 +577,15 @@ class AuthTktFactory(_Factory):
         raw: bool = False,
     ) -> str:
         """A cookie value (base64 by default, the raw ticket text with ``raw=True``)."""
-        issued = check_time(timestamp, 0, _authtkt_format.TIMESTAMP_RANGE_ERROR)
+        config: _AuthTktConfig
+        try:
+            config = _read_config(self)
+        except AttributeError:
+            raise _not_configured(self) from None
+        secrets, hash_, _hex_len, max_length, _timeout, _algorithm = config
+        # As TicketFactory.new (0.1.4's order): int(timestamp), the fields, the client address,
+        # the 32-bit range.
+        issued = time_value(timestamp, 0, _authtkt_format.TIMESTAMP_RANGE_ERROR)
         uid = _authtkt_field(user_id, "user_id", True)
         token_text = b""
         if tokens:
@@ -404,7 +597,8 @@ class AuthTktFactory(_Factory):
             token_text = b",".join(parts)
         data = _authtkt_field(user_data, "user_data", False) if user_data else b""
         ip4 = _authtkt_ip4(client_ip)
-        digest = self._sign(ip4, issued, self._secrets[0], uid + b"\0" + token_text + b"\0" + data)
+        check_time_range(issued, _authtkt_format.TIMESTAMP_RANGE_ERROR)
+        digest = _authtkt_sign(hash_, ip4, issued, secrets[0], uid + b"\0" + token_text + b"\0" + data)
         # The tokens part is omitted when there are none, unless the data holds a '!'.
         middle = b"!" + token_text + b"!" if token_text or b"!" in data else b"!"
         ticket = f"{digest}{issued:08x}".encode("ascii") + uid + middle + data
@@ -412,100 +606,44 @@ class AuthTktFactory(_Factory):
             raise ValueError(_authtkt_format.RAW_QUOTE_ERROR)
         cookie = ticket.decode("utf-8") if raw else binascii.b2a_base64(ticket, newline=False).decode("ascii")
         size = len(ticket) if raw else len(cookie)  # bytes, as validate counts them
-        if self._max_length is not None and size > self._max_length:
-            raise ValueError(_authtkt_format.NEW_TOO_LONG_ERROR.format(size, self._max_length))
+        if max_length is not None and size > max_length:
+            raise ValueError(_authtkt_format.NEW_TOO_LONG_ERROR.format(size, max_length))
         return cookie
-
-    def _parse(self, cookie: str | ReadableBuffer) -> tuple[bytes, int, int]:
-        """``(raw ticket bytes, index of the first '!', of the second or -1)`` or a parse error."""
-        if isinstance(cookie, str):
-            text = _exact_str(cookie)
-            # UTF-8 has at least one byte per character: more characters than max_length is
-            # too long, whatever they are (and nothing is encoded).
-            if self._max_length is not None and len(text) > self._max_length:
-                raise TicketParseError(cookie, _authtkt_format.TOO_LONG)
-            try:
-                value = text.encode("utf-8")
-            except UnicodeEncodeError:
-                raise TicketParseError(cookie, _authtkt_format.NOT_ENCODABLE) from None
-        else:
-            try:
-                view = memoryview(cookie)
-            except TypeError:
-                raise TypeError(_authtkt_format.COOKIE_TYPE_ERROR.format(type(cookie).__name__)) from None
-            with view:
-                value = view.tobytes()
-        if self._max_length is not None and len(value) > self._max_length:
-            raise TicketParseError(cookie, _authtkt_format.TOO_LONG)
-        ticket = _authtkt_format.unwrap(cookie, value)
-        hex_len = self._hex_len
-        if len(ticket) < hex_len + 8:
-            raise TicketParseError(cookie, _authtkt_format.TOO_SHORT)
-        if not _HEX_BYTES_RE.fullmatch(ticket, 0, hex_len):
-            raise TicketParseError(cookie, _authtkt_format.BAD_DIGEST)
-        if not _HEX_BYTES_RE.fullmatch(ticket, hex_len, hex_len + 8):
-            raise TicketParseError(cookie, _authtkt_format.BAD_TIME)
-        first = ticket.find(b"!", hex_len + 8)
-        if first < 0:
-            raise TicketParseError(cookie, _authtkt_format.MISSING_SEPARATOR)
-        if b"\0" in ticket:
-            raise TicketParseError(cookie, _authtkt_format.HAS_NUL)
-        return ticket, first, ticket.find(b"!", first + 1)
-
-    def _fields(
-        self, cookie: str | ReadableBuffer, ticket: bytes, first: int, second: int
-    ) -> tuple[bytes, bytes, bytes, list[str]]:
-        uid = ticket[self._hex_len + 8 : first]
-        token_text = ticket[first + 1 : second] if second >= 0 else b""
-        data = ticket[second + 1 :] if second >= 0 else ticket[first + 1 :]
-        texts = []
-        for raw, message in (
-            (uid, _authtkt_format.UID_NOT_UTF8),
-            (token_text, _authtkt_format.TOKENS_NOT_UTF8),
-            (data, _authtkt_format.DATA_NOT_UTF8),
-        ):
-            try:
-                texts.append(raw.decode("utf-8"))
-            except UnicodeDecodeError:
-                raise TicketParseError(cookie, message) from None
-        return uid, token_text, data, texts
-
-    def _info(self, info_type: type[AuthTktInfo], ticket: bytes, texts: list[str]) -> AuthTktInfo:
-        user_id, token_text, user_data = texts
-        tokens = _split_tokens(token_text)
-        return _new_info(
-            info_type,
-            (
-                ticket[: self._hex_len].decode("ascii"),
-                user_id,
-                tokens,
-                user_data,
-                int(ticket[self._hex_len : self._hex_len + 8], 16),
-            ),
-        )
 
     def validate(
         self, cookie: str | ReadableBuffer, client_ip: ClientIP = None, now: float | None = None
     ) -> AuthTktInfo:
         """The ticket's ``AuthTktInfo`` if its digest is right and it has not timed out."""
-        ticket, first, second = self._parse(cookie)
-        uid, token_text, data, texts = self._fields(cookie, ticket, first, second)
+        config: _AuthTktConfig
+        try:
+            config = _read_config(self)
+        except AttributeError:
+            raise _not_configured(self) from None
+        secrets, hash_, hex_len, max_length, timeout, _algorithm = config
+        ticket, first, second = _authtkt_ticket(cookie, max_length, hex_len)
+        uid, token_text, data, texts = _authtkt_fields(cookie, ticket, first, second, hex_len)
         ip4 = _authtkt_ip4(client_ip)
-        timestamp = int(ticket[self._hex_len : self._hex_len + 8], 16)
+        timestamp = int(ticket[hex_len : hex_len + 8], 16)
         fields = uid + b"\0" + token_text + b"\0" + data
-        digest = ticket[: self._hex_len].decode("ascii")
-        for index, secret in enumerate(self._secrets):  # noqa: B007 - read after the loop
-            if hmac.compare_digest(self._sign(ip4, timestamp, secret, fields), digest):
+        digest = ticket[:hex_len].decode("ascii")
+        for index, secret in enumerate(secrets):  # noqa: B007 - read after the loop
+            if hmac.compare_digest(_authtkt_sign(hash_, ip4, timestamp, secret, fields), digest):
                 break
         else:
             raise TicketDigestError(cookie)
-        if self._timeout and _authtkt_format.expired(
-            timestamp, self._timeout, time.time() if now is None else now
-        ):
+        if timeout and _authtkt_format.expired(timestamp, timeout, time.time() if now is None else now):
             raise TicketExpired(cookie)
-        return self._info(AuthTktInfo if index == 0 else FallbackAuthTktInfo, ticket, texts)
+        return _authtkt_info(AuthTktInfo if index == 0 else FallbackAuthTktInfo, ticket, texts, hex_len)
 
     def parse(self, cookie: str | ReadableBuffer) -> AuthTktInfo:
         """The ticket's ``AuthTktInfo`` without checking the digest or the time."""
-        ticket, first, second = self._parse(cookie)
-        return self._info(AuthTktInfo, ticket, self._fields(cookie, ticket, first, second)[3])
+        config: _AuthTktConfig
+        try:
+            config = _read_config(self)
+        except AttributeError:
+            raise _not_configured(self) from None
+        _secrets, _hash, hex_len, max_length, _timeout, _algorithm = config
+        ticket, first, second = _authtkt_ticket(cookie, max_length, hex_len)
+        return _authtkt_info(
+            AuthTktInfo, ticket, _authtkt_fields(cookie, ticket, first, second, hex_len)[3], hex_len
+        )

@@ -4,7 +4,15 @@ from collections import namedtuple
 
 __all__ = ["AuthTktInfo", "FallbackAuthTktInfo", "FallbackTicketInfo", "TicketInfo"]
 
-TicketInfo = namedtuple("TicketInfo", ["digest", "user_id", "tokens", "user_data", "valid_until"])
+# Named after ticket_auth.ticket_factory (which offers it, as 0.1.4's did), so that a pickled
+# TicketInfo names a module both this version and 0.1.4 have: pickles load either way (a shared
+# cache during a rolling deploy). FallbackTicketInfo and the AuthTkt types are new: they pickle
+# under this module, which only this version has.
+TicketInfo = namedtuple(
+    "TicketInfo",
+    ["digest", "user_id", "tokens", "user_data", "valid_until"],
+    module="ticket_auth.ticket_factory",
+)
 TicketInfo.__doc__ = """The fields of a ticket, unquoted.
 
 digest: the ticket's own digest text (lowercase hex).
