@@ -69,12 +69,12 @@ def listening_socket(dual_stack=False):
     """A bound socket on loopback: 127.0.0.1, or the IPv4-mapped ::ffff:127.0.0.1 on an IPv6
     socket (so IPv4 clients are seen as ::ffff:127.0.0.1, as on a dual-stack server)."""
     if dual_stack:
-        sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("::ffff:127.0.0.1", 0))
     else:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
     return sock
