@@ -19,7 +19,8 @@ Every server runs in a subprocess on 127.0.0.1 (it binds port 0 and prints it), 
 cookie from its own ``/login`` route (the ticket is the suite's typical one: a 16-character
 user id, two tokens, short user data, sha512, bound to 127.0.0.1), is checked (the cookie
 gives 200 and the user id, no cookie gives 401), then loaded by ``wrk -t1 -cC -dDs`` with that
-cookie, ``--rounds`` times with the configurations interleaved; the best round is kept.
+cookie, ``--rounds`` times with the configurations interleaved; it prints the best and the
+median round of each, and each against no authentication on the same server.
 Everything is bounded: traffic goes to 127.0.0.1 only, each wrk run stops after its duration,
 the whole run stops starting rounds after ``--max-seconds``, and each server exits after
 ``--server-lifetime`` seconds or when its parent is gone. Servers are stopped by PID.
@@ -34,6 +35,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -80,8 +82,8 @@ def _lifetime_watch(lifetime, stop):
     threading.Thread(target=watch, daemon=True).start()
 
 
-def serve_asgi(config, lifetime):
-    import uvicorn
+def asgi_app(config):
+    """The Starlette app of an ASGI configuration."""
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.middleware.sessions import SessionMiddleware
@@ -128,7 +130,13 @@ def serve_asgi(config, lifetime):
             response.headers.append("set-cookie", login_cookie(request))
         return response
 
-    app = Starlette(routes=[Route("/", home), Route("/login/", login)], middleware=middleware)
+    return Starlette(routes=[Route("/", home), Route("/login/", login)], middleware=middleware)
+
+
+def serve_asgi(config, lifetime):
+    import uvicorn
+
+    app = asgi_app(config)
     # proto IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP (with
     # proto 0 every keep-alive response would wait for a delayed ACK, about 40 ms).
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -311,6 +319,62 @@ def load_wrk(server, args):
     return float(match.group(1))
 
 
+def in_process(configs, repeats, requests):
+    """Microseconds per request of each ASGI configuration's app called directly (no server,
+    no network): the CPU the middleware adds, best of ``repeats`` loops of ``requests``. Far
+    less sensitive to other load on the machine than requests per second."""
+    results = {}
+    for config in configs:
+        app = asgi_app(config)
+        sent = []
+
+        async def send(message, sent=sent):
+            sent.append(message)
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        def scope(path, cookie):
+            headers = [(b"host", b"127.0.0.1")]
+            if cookie:
+                headers.append((b"cookie", cookie.encode("latin-1")))
+            return {
+                "type": "http",
+                "asgi": {"version": "3.0"},
+                "http_version": "1.1",
+                "method": "GET",
+                "scheme": "http",
+                "path": path,
+                "raw_path": path.encode(),
+                "root_path": "",
+                "query_string": b"",
+                "headers": headers,
+                "client": (HOST, 50000),
+                "server": (HOST, 8000),
+            }
+
+        async def run(app=app, sent=sent):
+            await app(scope("/login/", None), receive, send)
+            start = next(m for m in sent if m["type"] == "http.response.start")
+            cookies = [
+                v.decode("latin-1").split(";", 1)[0] for k, v in start["headers"] if k == b"set-cookie"
+            ]
+            the_scope = scope("/", cookies[0] if cookies else None)
+            best = float("inf")
+            for _ in range(repeats):
+                sent.clear()
+                t0 = time.perf_counter()
+                for _ in range(requests):
+                    await app(dict(the_scope), receive, send)
+                best = min(best, (time.perf_counter() - t0) / requests)
+                status = next(m for m in sent if m["type"] == "http.response.start")["status"]
+                assert status == 200, f"{config}: {status}"
+            return best * 1e6
+
+        results[config] = asyncio.run(run())
+    return results
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -323,6 +387,11 @@ def parse_args(argv):
     parser.add_argument("--server-lifetime", type=float, default=300, help="a server exits after this")
     parser.add_argument("--json", metavar="OUT", help="also write the results as JSON")
     parser.add_argument("--smoke", action="store_true", help="1 s, 1 round, 8 connections")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="instead of servers: microseconds per request of the ASGI apps called directly",
+    )
     parser.add_argument("--serve", metavar="CONFIG", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.smoke:
@@ -334,6 +403,14 @@ def main(argv=None):
     args = parse_args(argv)
     if args.serve:
         (serve_asgi if args.serve in ASGI else serve_aiohttp)(args.serve, args.server_lifetime)
+        return 0
+    if args.in_process:
+        repeats, requests = (2, 200) if args.smoke else (15, 2000)
+        figures = in_process(list(ASGI), repeats, requests)
+        print(f"in process: the ASGI app called directly, best of {repeats} x {requests} requests")
+        for config, micros in figures.items():
+            extra = micros - figures["asgi-none"]
+            print(f"{config:<26}{micros:>8.1f} us/request  ({extra:+.1f} us vs asgi-none)")
         return 0
     if not shutil.which("wrk"):
         sys.exit("wrk is not on PATH (Debian: apt-get install wrk)")
@@ -371,19 +448,27 @@ def main(argv=None):
             server.stop()
 
     best = {config: max(values) for config, values in results.items() if values}
+    median = {config: statistics.median(values) for config, values in results.items() if values}
     print()
-    print(f"{'configuration':<26}{'requests/s':>12}{'vs none':>10}")
+    print(f"{'configuration':<26}{'best r/s':>10}{'vs none':>9}{'median r/s':>12}{'vs none':>9}")
     for config in configs:
         if config not in best:
             print(f"{config:<26}{'not measured':>12}")
             continue
-        none = best.get("asgi-none" if config in ASGI else "aiohttp-none")
-        ratio = f"{best[config] / none:.1%}" if none else "-"
-        print(f"{config:<26}{best[config]:>12.0f}{ratio:>10}")
-    print(f"(best of {args.rounds} round(s); {time.monotonic() - started:.1f} s in all)")
+        none = "asgi-none" if config in ASGI else "aiohttp-none"
+        cells = []
+        for figures in (best, median):
+            ratio = f"{figures[config] / figures[none]:.1%}" if none in figures else "-"
+            cells.append(f"{figures[config]:>10.0f}{ratio:>9}")
+        print(f"{config:<26}{cells[0]}  {cells[1]}")
+    print(f"({len(next(iter(results.values()), []))} round(s); {time.monotonic() - started:.1f} s in all)")
     if args.json:
         Path(args.json).write_text(
-            json.dumps({"rounds": results, "best": best, "python": sys.version.split()[0]}, indent=2) + "\n",
+            json.dumps(
+                {"rounds": results, "best": best, "median": median, "python": sys.version.split()[0]},
+                indent=2,
+            )
+            + "\n",
             encoding="utf-8",
         )
     return 0

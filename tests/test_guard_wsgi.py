@@ -105,6 +105,8 @@ def test_redirect_with_back_link(server, middleware, core):
     middleware.guard = make_guard(core, "ticket", login_url="/login")
     status, headers, _ = raw_get(server.port, "/protected/%C3%A9?a=b")
     assert (status, headers["Location"]) == (303, "/login?back=%2Fprotected%2F%25C3%25A9%3Fa%3Db")
+    status, headers, _ = raw_get(server.port, "/protected/100%25")
+    assert (status, headers["Location"]) == (303, "/login?back=%2Fprotected%2F100%2525")
 
 
 def test_trusted_proxy_header(server, middleware, core, kind):

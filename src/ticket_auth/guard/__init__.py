@@ -187,9 +187,9 @@ def _is_bare_value(text: str) -> bool:
 
 def _decode_cookie_value(value: str) -> str | None:
     """The ticket in a cookie value (bare, or quoted with octal escapes), or None if malformed."""
-    if _is_bare_value(value):
-        return value
-    if len(value) < 2 or value[0] != '"' or value[-1] != '"':
+    if not value.startswith('"'):
+        return value if _is_bare_value(value) else None
+    if len(value) < 2 or value[-1] != '"':
         return None
     body = value[1:-1]
     # Fast path: what this guard and aiohttp write for a 0.1.4-format ticket with tokens,
@@ -242,6 +242,18 @@ def _parse_ip(text: str) -> IPAddress | None:
 @functools.lru_cache(maxsize=4096)
 def _ip_text(address: IPAddress) -> str:
     return str(address)
+
+
+@functools.lru_cache(maxsize=4096)
+def _peer_text(peer: str) -> str | None:
+    """The normalized text of a peer address (IPv4-mapped made IPv4), or None if unparsable."""
+    address = _parse_ip(peer)
+    return None if address is None else str(address)
+
+
+# NamedTuple construction without the generated __new__ (a Python function): the request path
+# builds one Identity and one CheckResult per request.
+_new_tuple = tuple.__new__
 
 
 def client_address(
@@ -452,7 +464,7 @@ class TicketGuard:
         identity, reason, set_cookie = self._identify(cookie_header, peer, forwarded, now)
         required = self.required_tokens(path) if self._protect else None
         if required is None:
-            return CheckResult(identity, reason, set_cookie)
+            return _new_tuple(CheckResult, (identity, reason, set_cookie, 0, None))
         if identity is None:
             status, location = self._deny(401, target)
             return CheckResult(None, reason, None, status, location)
@@ -480,12 +492,15 @@ class TicketGuard:
         ticket = _decode_cookie_value(value)
         if ticket is None:
             return None, MALFORMED_COOKIE, None
-        address = None
+        client_ip = None
         if self.bind_ip:
-            address = self.client_address(peer, forwarded)
-            if address is None:
+            if forwarded is None or not self.trusted_proxies:
+                client_ip = _peer_text(peer) if peer else None  # the common case, cached
+            else:
+                address = self.client_address(peer, forwarded)
+                client_ip = _ip_text(address) if address is not None else None
+            if client_ip is None:
                 return None, BAD_CLIENT_ADDRESS, None
-        client_ip = _ip_text(address) if address is not None else None
         try:
             info = self.factory.validate(ticket, client_ip=client_ip, now=now)
         except TicketExpired:
@@ -505,7 +520,10 @@ class TicketGuard:
         else:
             issued = info[4] - self.lifetime
         fallback = info.fallback_secret_used
-        identity = Identity(info.user_id, tuple(info.tokens), info.user_data, issued, fallback)
+        tokens = info.tokens
+        if type(tokens) is not tuple:
+            tokens = tuple(tokens)
+        identity = _new_tuple(Identity, (info.user_id, tokens, info.user_data, issued, fallback))
         set_cookie = None
         if (fallback and self.reissue_on_fallback) or (
             self.reissue_after is not None and now - issued >= self.reissue_after

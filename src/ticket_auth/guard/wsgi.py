@@ -56,7 +56,7 @@ def _path(environ: Environ) -> str:
 def _target(environ: Environ) -> str:
     raw = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
     try:
-        path = quote(raw.encode("latin-1"), safe="/%:@!$&'()*+,;=~-._")
+        path = quote(raw.encode("latin-1"), safe="/:@!$&'()*+,;=~-._")
     except UnicodeError:
         path = "/"
     query = environ.get("QUERY_STRING", "")
