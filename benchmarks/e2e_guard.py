@@ -353,7 +353,7 @@ def in_process(configs, repeats, requests):
                 "server": (HOST, 8000),
             }
 
-        async def run(app=app, sent=sent):
+        async def run(app=app, sent=sent, config=config):
             await app(scope("/login/", None), receive, send)
             start = next(m for m in sent if m["type"] == "http.response.start")
             cookies = [
