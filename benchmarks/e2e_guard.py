@@ -10,7 +10,8 @@ The same minimal app (one route answering the user's id) under each configuratio
   ``asgi-guard-compiled`` and ``asgi-guard-pure`` (``ticket_auth.guard.asgi`` with
   ``TicketFactory``, the compiled or the pure core), ``asgi-session`` (Starlette's
   ``SessionMiddleware``, an itsdangerous-signed session cookie);
-* under aiohttp's own server: ``aiohttp-none``, ``aiohttp-guard-compiled``,
+* under aiohttp's own server: ``aiohttp-none``, ``aiohttp-middleware`` (an empty middleware:
+  what aiohttp charges for having one), ``aiohttp-guard-compiled``,
   ``aiohttp-guard-pure`` (``ticket_auth.guard.aiohttp``) and ``aiohttp_auth`` (aiohttp_auth
   0.1.1's ``CookieTktAuthentication`` on ticket_auth 0.1.4, patched to run on current aiohttp,
   see tests/_aiohttp_auth.py).
@@ -48,7 +49,13 @@ import _bench
 
 HOST = "127.0.0.1"
 ASGI = ("asgi-none", "asgi-guard-compiled", "asgi-guard-pure", "asgi-session")
-AIOHTTP = ("aiohttp-none", "aiohttp-guard-compiled", "aiohttp-guard-pure", "aiohttp_auth")
+AIOHTTP = (
+    "aiohttp-none",
+    "aiohttp-middleware",
+    "aiohttp-guard-compiled",
+    "aiohttp-guard-pure",
+    "aiohttp_auth",
+)
 CONFIGS = ASGI + AIOHTTP
 COOKIE_NAME = {"asgi-session": "session", "aiohttp_auth": "AUTH_TKT"}
 LIFETIME = 7200
@@ -186,6 +193,13 @@ def serve_aiohttp(config, lifetime):
             await aiohttp_auth.auth.remember(request, _bench.USER_ID)
 
     else:
+        if config == "aiohttp-middleware":
+
+            @web.middleware
+            async def nothing(request, handler):
+                return await handler(request)
+
+            middlewares = [nothing]
 
         async def user(request):
             return _bench.USER_ID
@@ -288,7 +302,7 @@ def prepare(server):
     status, headers, body = get(server.port, "/login/")
     assert status == 200, f"{server.config}: /login/ gave {status} {body!r}"
     name = COOKIE_NAME.get(server.config, "auth_tkt")
-    if server.config.endswith("-none"):
+    if server.config.endswith(("-none", "-middleware")):
         server.cookie = None
     else:
         cookies = [

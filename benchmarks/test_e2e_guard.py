@@ -25,7 +25,7 @@ def test_e2e_guard_smoke(require_module):
             pytest.fail("wrk is not on PATH (apt-get install wrk), and CI must run this", pytrace=False)
         pytest.skip("wrk is not on PATH (apt-get install wrk)")
     configs = ["asgi-none", "asgi-guard-compiled", "asgi-guard-pure", "asgi-session", "aiohttp-none"]
-    configs += ["aiohttp-guard-compiled", "aiohttp-guard-pure", "aiohttp_auth"]
+    configs += ["aiohttp-middleware", "aiohttp-guard-compiled", "aiohttp-guard-pure", "aiohttp_auth"]
     try:
         import ticket_auth._ticketcore  # noqa: F401
     except ImportError:

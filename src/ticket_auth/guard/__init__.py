@@ -422,6 +422,11 @@ class TicketGuard:
 
     # -- protected paths ------------------------------------------------------------------
 
+    @property
+    def protects_paths(self) -> bool:
+        """True when ``protect`` names paths (the adapters compute the path only then)."""
+        return bool(self._protect)
+
     def required_tokens(self, path: str) -> tuple[str, ...] | None:
         """The tokens ``path`` requires, or None when it is not protected."""
         for prefix, tokens in self._protect:

@@ -66,7 +66,7 @@ def check_request(guard: TicketGuard, request: web.Request) -> CheckResult:
     """The guard's decision for an aiohttp request."""
     return guard.check(
         _cookie_header(request),
-        path=request.path,
+        path=request.path if guard.protects_paths else "/",  # yarl parses it: only when needed
         target=request.raw_path if guard.login_url is not None else None,
         peer=request.remote,
         forwarded=_forwarded(request, guard),

@@ -68,7 +68,7 @@ def check_environ(guard: TicketGuard, environ: Environ) -> CheckResult:
     forwarded = environ.get(_forwarded_key(guard)) if guard.trusted_proxies else None
     return guard.check(
         environ.get("HTTP_COOKIE"),
-        path=_path(environ),
+        path=_path(environ) if guard.protects_paths else "/",
         target=_target(environ) if guard.login_url is not None else None,
         peer=environ.get("REMOTE_ADDR"),
         forwarded=forwarded,
