@@ -194,3 +194,27 @@ def test_any_header_never_raises(core, header, peer):
     result = guard.check(header, path="/", target=header, peer=peer, forwarded=header)
     assert result.reason in REASONS
     assert result.status in (0, 303)
+
+
+def test_check_result_repr_hides_the_new_ticket(core, kind):
+    clock = Clock()
+    guard = make_guard(core, kind, clock)
+    cookie = value_of(guard.remember("rex"))
+    clock.advance(LIFETIME // 2)
+    result = guard.check(cookie)
+    assert result.set_cookie is not None
+    ticket = value_of(result.set_cookie).partition("=")[2]
+    assert ticket not in repr(result) and "new ticket" in repr(result)
+
+
+def test_factory_can_change_kind(core):
+    guard = make_guard(core, "ticket")
+    guard.factory = make_factory(core, "authtkt")
+    cookie = value_of(guard.remember("k"))
+    assert make_factory(core, "authtkt").validate(cookie.partition("=")[2]).user_id == "k"
+    assert guard.check(cookie).reason == "ok"
+
+
+def test_tokens_must_not_be_a_string(core):
+    with pytest.raises(TypeError):
+        make_guard(core, "ticket").remember("u", "admin")

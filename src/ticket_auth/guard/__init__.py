@@ -146,6 +146,14 @@ class CheckResult(NamedTuple):
         """True when the request goes on to the application."""
         return self.status == 0
 
+    def __repr__(self) -> str:
+        # The reissued cookie carries a fresh ticket: never in a repr (and so never in a log).
+        cookie = "<Set-Cookie with a new ticket>" if self.set_cookie is not None else None
+        return (
+            f"CheckResult(identity={self.identity!r}, reason={self.reason!r}, set_cookie={cookie}, "
+            f"status={self.status!r}, location={self.location!r})"
+        )
+
 
 def _is_authtkt(factory: object) -> bool:
     return type(factory).__name__ == "AuthTktFactory"
@@ -316,9 +324,9 @@ class TicketGuard:
         "_expire_attributes",
         "_protect",
         "back_arg",
+        "_factory",
         "bind_ip",
         "cookie_name",
-        "factory",
         "forwarded_header",
         "lifetime",
         "login_url",
@@ -371,7 +379,6 @@ class TicketGuard:
         if public_origin is not None and (not public_origin.startswith(("http://", "https://"))):
             raise ValueError("public_origin must be an absolute http:// or https:// origin")
         self.factory = factory
-        self._authtkt = _is_authtkt(factory)
         self.cookie_name = cookie_name
         self.lifetime = int(lifetime)
         self.reissue_after = reissue_after
@@ -402,6 +409,16 @@ class TicketGuard:
         max_age_part = [f"Max-Age={int(max_age)}"] if max_age is not None else []
         self._attributes = "; ".join(["", *attributes, *max_age_part, *tail])
         self._expire_attributes = "; ".join(["", *attributes, "Max-Age=0", f"Expires={_EXPIRED_DATE}", *tail])
+
+    @property
+    def factory(self) -> Factory:
+        """The factory that checks and mints tickets; assign a new one to rotate secrets."""
+        return self._factory
+
+    @factory.setter
+    def factory(self, factory: Factory) -> None:
+        self._factory = factory
+        self._authtkt = _is_authtkt(factory)
 
     def __repr__(self) -> str:
         kind = "AuthTktFactory" if self._authtkt else "TicketFactory"
@@ -572,6 +589,8 @@ class TicketGuard:
         ``peer``/``forwarded`` give the client's address, needed when ``bind_ip`` is on.
         Raises ValueError for fields the ticket format cannot carry.
         """
+        if isinstance(tokens, str):
+            raise TypeError("tokens must be an iterable of str, not a str")
         now = self._clock() if now is None else now
         address = self.client_address(peer, forwarded) if self.bind_ip else None
         return self._mint(user_id, tokens, user_data, self._bound_ip(address), now)
