@@ -173,10 +173,7 @@ def evaluate(samples):
 def format_times(samples):
     """The typical ticket's time per call (minimum of the samples), for the record."""
     keys = ["floor", *(f"{impl}.{op}" for op in ("validate", "new") for impl in (COMPILED, PURE, V014))]
-    return [
-        "time per call (min): "
-        + ", ".join(f"{key} {min(samples[key]):.0f} ns" for key in keys if key in samples)
-    ]
+    return ["time per call (min): " + ", ".join(f"{key} {min(samples[key]):.0f} ns" for key in keys if key in samples)]
 
 
 def format_table(rows, repeats, smoke):
