@@ -14,7 +14,12 @@ from _venv import ROOT, project_version
 pytestmark = pytest.mark.packaging
 
 VERSION = project_version()
-PACKAGE_MODULES = sorted(path.name for path in (ROOT / "src" / "ticket_auth").glob("*.py"))
+# Paths relative to the package, its subpackage ticket_auth.guard included.
+PACKAGE_MODULES = sorted(
+    path.relative_to(ROOT / "src" / "ticket_auth").as_posix()
+    for path in (ROOT / "src" / "ticket_auth").rglob("*.py")
+    if "__pycache__" not in path.parts
+)
 PACKAGE_STUBS = sorted(path.name for path in (ROOT / "src" / "ticket_auth").glob("*.pyi"))
 # Anything a build or a test run leaves behind; none of it belongs in a distribution.
 DEBRIS = re.compile(

@@ -1,0 +1,492 @@
+#!/usr/bin/env python3
+"""End-to-end benchmark of the request guard: requests per second through real servers.
+
+    python benchmarks/e2e_guard.py                  # every configuration, about 2 minutes
+    python benchmarks/e2e_guard.py --smoke          # each server checked and loaded ~1 s
+
+The same minimal app (one route answering the user's id) under each configuration:
+
+* under uvicorn (one worker, Starlette app): ``asgi-none`` (no authentication),
+  ``asgi-guard-compiled`` and ``asgi-guard-pure`` (``ticket_auth.guard.asgi`` with
+  ``TicketFactory``, the compiled or the pure core), ``asgi-session`` (Starlette's
+  ``SessionMiddleware``, an itsdangerous-signed session cookie);
+* under aiohttp's own server: ``aiohttp-none``, ``aiohttp-middleware`` (an empty middleware:
+  what aiohttp charges for having one), ``aiohttp-guard-compiled``,
+  ``aiohttp-guard-pure`` (``ticket_auth.guard.aiohttp``) and ``aiohttp_auth`` (aiohttp_auth
+  0.1.1's ``CookieTktAuthentication`` on ticket_auth 0.1.4, patched to run on current aiohttp,
+  see tests/_aiohttp_auth.py).
+
+Every server runs in a subprocess on 127.0.0.1 (it binds port 0 and prints it), gets its
+cookie from its own ``/login`` route (the ticket is the suite's typical one: a 16-character
+user id, two tokens, short user data, sha512, bound to 127.0.0.1), is checked (the cookie
+gives 200 and the user id, no cookie gives 401), then loaded by ``wrk -t1 -cC -dDs`` with that
+cookie, ``--rounds`` times with the configurations interleaved; it prints the best and the
+median round of each, and each against no authentication on the same server.
+Everything is bounded: traffic goes to 127.0.0.1 only, each wrk run stops after its duration,
+the whole run stops starting rounds after ``--max-seconds``, and each server exits after
+``--server-lifetime`` seconds or when its parent is gone. Servers are stopped by PID.
+"""
+
+import argparse
+import asyncio
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _bench
+
+HOST = "127.0.0.1"
+ASGI = ("asgi-none", "asgi-guard-compiled", "asgi-guard-pure", "asgi-session")
+AIOHTTP = (
+    "aiohttp-none",
+    "aiohttp-middleware",
+    "aiohttp-guard-compiled",
+    "aiohttp-guard-pure",
+    "aiohttp_auth",
+)
+CONFIGS = ASGI + AIOHTTP
+COOKIE_NAME = {"asgi-session": "session", "aiohttp_auth": "AUTH_TKT"}
+LIFETIME = 7200
+
+
+def _guard(core):
+    if core == "pure":
+        from ticket_auth._ticketcore_py import TicketFactory
+    else:
+        from ticket_auth._ticketcore import TicketFactory
+    from ticket_auth.guard import TicketGuard
+
+    # No protected path: the app answers 401 itself when there is no identity, as with the
+    # session middleware, so that /login/ is reachable.
+    return TicketGuard(TicketFactory(_bench.SECRET, "sha512"), lifetime=LIFETIME, bind_ip=True)
+
+
+# --------------------------------------------------------------------------- servers
+
+
+def _lifetime_watch(lifetime, stop):
+    """Call ``stop`` after ``lifetime`` seconds or once the parent process is gone."""
+    parent = os.getppid()
+
+    def watch():
+        deadline = time.monotonic() + lifetime
+        while time.monotonic() < deadline and os.getppid() == parent:
+            time.sleep(0.5)
+        stop()
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def asgi_app(config):
+    """The Starlette app of an ASGI configuration."""
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.middleware.sessions import SessionMiddleware
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    middleware = []
+    login_cookie = None
+    if config.startswith("asgi-guard-"):
+        from ticket_auth.guard.asgi import TicketAuthMiddleware, identity, remember
+
+        guard = _guard(config.rsplit("-", 1)[1])
+        middleware = [Middleware(TicketAuthMiddleware, guard=guard)]
+
+        def user(request):
+            ident = identity(request.scope)
+            return ident.user_id if ident else None
+
+        def login_cookie(request):
+            return remember(request.scope, _bench.USER_ID, _bench.TOKENS, _bench.USER_DATA)
+
+    elif config == "asgi-session":
+        middleware = [Middleware(SessionMiddleware, secret_key=_bench.SECRET.hex(), https_only=False)]
+
+        def user(request):
+            return request.session.get("user")
+
+    else:
+
+        def user(request):
+            return _bench.USER_ID
+
+    async def home(request):
+        who = user(request)
+        if who is None:
+            return PlainTextResponse("anonymous\n", status_code=401)
+        return PlainTextResponse(who)
+
+    async def login(request):
+        response = PlainTextResponse("ok")
+        if config == "asgi-session":
+            request.session["user"] = _bench.USER_ID
+        elif login_cookie is not None:
+            response.headers.append("set-cookie", login_cookie(request))
+        return response
+
+    return Starlette(routes=[Route("/", home), Route("/login/", login)], middleware=middleware)
+
+
+def serve_asgi(config, lifetime):
+    import uvicorn
+
+    app = asgi_app(config)
+    # proto IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP (with
+    # proto 0 every keep-alive response would wait for a delayed ACK, about 40 ms).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind((HOST, 0))
+    print(f"PORT {sock.getsockname()[1]}", flush=True)
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", proxy_headers=False)
+    )
+
+    def stop():
+        server.should_exit = True
+
+    _lifetime_watch(lifetime, stop)
+    server.run(sockets=[sock])
+
+
+def serve_aiohttp(config, lifetime):
+    from aiohttp import web
+
+    middlewares = []
+    if config.startswith("aiohttp-guard-"):
+        from ticket_auth.guard.aiohttp import TicketAuthMiddleware, identity, remember
+
+        middlewares = [TicketAuthMiddleware(_guard(config.rsplit("-", 1)[1]))]
+
+        async def user(request):
+            ident = identity(request)
+            return ident.user_id if ident else None
+
+        async def do_login(request, response):
+            remember(request, response, _bench.USER_ID, _bench.TOKENS, _bench.USER_DATA)
+
+    elif config == "aiohttp_auth":
+        sys.path.insert(0, str(_bench.TESTS_DIR))
+        import _aiohttp_auth
+
+        aiohttp_auth, error = _aiohttp_auth.load(_bench._load_014())
+        if aiohttp_auth is None:
+            raise SystemExit(error)
+        policy = aiohttp_auth.auth.CookieTktAuthentication(_bench.SECRET, LIFETIME, include_ip=True)
+        middlewares = [_aiohttp_auth.middleware(aiohttp_auth, policy)]
+
+        async def user(request):
+            return await aiohttp_auth.auth.get_auth(request)
+
+        async def do_login(request, response):
+            await aiohttp_auth.auth.remember(request, _bench.USER_ID)
+
+    else:
+        if config == "aiohttp-middleware":
+
+            @web.middleware
+            async def nothing(request, handler):
+                return await handler(request)
+
+            middlewares = [nothing]
+
+        async def user(request):
+            return _bench.USER_ID
+
+        async def do_login(request, response):
+            pass
+
+    async def home(request):
+        who = await user(request)
+        if who is None:
+            return web.Response(status=401, text="anonymous\n")
+        return web.Response(text=who)
+
+    async def login(request):
+        response = web.Response(text="ok")
+        await do_login(request, response)
+        return response
+
+    async def main():
+        app = web.Application(middlewares=middlewares)
+        app.router.add_get("/", home)
+        app.router.add_get("/login/", login)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        await web.TCPSite(runner, HOST, 0).start()
+        print(f"PORT {runner.addresses[0][1]}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        _lifetime_watch(lifetime, lambda: loop.call_soon_threadsafe(stop.set))
+        await stop.wait()
+        await runner.cleanup()
+
+    asyncio.run(main())
+
+
+class Server:
+    def __init__(self, config, lifetime):
+        self.config = config
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve", config, "--server-lifetime", str(lifetime)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.port = None
+        self.cookie = None
+
+    def wait_port(self, timeout):
+        import selectors
+
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not sel.select(timeout=max(0.0, deadline - time.monotonic())):
+                break
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            match = re.fullmatch(r"PORT (\d+)\s*", line)
+            if match:
+                self.port = int(match.group(1))
+                while time.monotonic() < deadline:  # uvicorn listens a moment after binding
+                    try:
+                        socket.create_connection((HOST, self.port), timeout=1).close()
+                        return
+                    except OSError:
+                        time.sleep(0.05)
+                break
+        self.stop()
+        raise RuntimeError(f"server {self.config!r} did not start: {self.proc.stderr.read()[-2000:]}")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)  # by PID, this server only
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            stream.close()
+
+
+def get(port, path, cookie=None):
+    conn = http.client.HTTPConnection(HOST, port, timeout=5)
+    try:
+        conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+        response = conn.getresponse()
+        return response.status, response.msg, response.read().decode()
+    finally:
+        conn.close()
+
+
+def prepare(server):
+    """Log in (the server's own /login/ sets the cookie), then check that the cookie gives 200
+    with the user id and that no cookie gives 401."""
+    status, headers, body = get(server.port, "/login/")
+    assert status == 200, f"{server.config}: /login/ gave {status} {body!r}"
+    name = COOKIE_NAME.get(server.config, "auth_tkt")
+    if server.config.endswith(("-none", "-middleware")):
+        server.cookie = None
+    else:
+        cookies = [
+            h.split(";", 1)[0] for h in headers.get_all("Set-Cookie") or [] if h.startswith(name + "=")
+        ]
+        assert len(cookies) == 1, f"{server.config}: login set {headers.get_all('Set-Cookie')}"
+        server.cookie = cookies[0]
+    status, _, body = get(server.port, "/", server.cookie)
+    assert (status, body) == (200, _bench.USER_ID), f"{server.config}: the cookie gave {status} {body!r}"
+    if server.cookie is not None:
+        status, _, body = get(server.port, "/")
+        assert status == 401, f"{server.config}: no cookie gave {status} {body!r}"
+
+
+def load_wrk(server, args):
+    cmd = ["wrk", "-t1", f"-c{args.concurrency}", f"-d{args.duration}s", "--timeout", "2s"]
+    if server.cookie:
+        cmd += ["-H", f"Cookie: {server.cookie}"]
+    cmd.append(f"http://{HOST}:{server.port}/")
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 15)
+    out = proc.stdout
+    match = re.search(r"Requests/sec:\s*([\d.]+)", out)
+    if proc.returncode != 0 or not match:
+        raise RuntimeError(f"wrk failed ({proc.returncode}): {out}{proc.stderr}")
+    errors = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", out)
+    if errors:
+        raise RuntimeError(f"{server.config}: wrk saw {errors.group(1)} non-2xx responses\n{out}")
+    return float(match.group(1))
+
+
+def in_process(configs, repeats, requests):
+    """Microseconds per request of each ASGI configuration's app called directly (no server,
+    no network): the CPU the middleware adds, best of ``repeats`` loops of ``requests``. Far
+    less sensitive to other load on the machine than requests per second."""
+    results = {}
+    for config in configs:
+        app = asgi_app(config)
+        sent = []
+
+        async def send(message, sent=sent):
+            sent.append(message)
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        def scope(path, cookie):
+            headers = [(b"host", b"127.0.0.1")]
+            if cookie:
+                headers.append((b"cookie", cookie.encode("latin-1")))
+            return {
+                "type": "http",
+                "asgi": {"version": "3.0"},
+                "http_version": "1.1",
+                "method": "GET",
+                "scheme": "http",
+                "path": path,
+                "raw_path": path.encode(),
+                "root_path": "",
+                "query_string": b"",
+                "headers": headers,
+                "client": (HOST, 50000),
+                "server": (HOST, 8000),
+            }
+
+        async def run(app=app, sent=sent, config=config):
+            await app(scope("/login/", None), receive, send)
+            start = next(m for m in sent if m["type"] == "http.response.start")
+            cookies = [
+                v.decode("latin-1").split(";", 1)[0] for k, v in start["headers"] if k == b"set-cookie"
+            ]
+            the_scope = scope("/", cookies[0] if cookies else None)
+            best = float("inf")
+            for _ in range(repeats):
+                sent.clear()
+                t0 = time.perf_counter()
+                for _ in range(requests):
+                    await app(dict(the_scope), receive, send)
+                best = min(best, (time.perf_counter() - t0) / requests)
+                status = next(m for m in sent if m["type"] == "http.response.start")["status"]
+                assert status == 200, f"{config}: {status}"
+            return best * 1e6
+
+        results[config] = asyncio.run(run())
+    return results
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--configs", default=",".join(CONFIGS), help="comma-separated, from: " + ", ".join(CONFIGS)
+    )
+    parser.add_argument("--duration", type=int, default=3, help="seconds per wrk run")
+    parser.add_argument("--concurrency", type=int, default=32, help="wrk connections")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds, configurations interleaved; best kept")
+    parser.add_argument("--max-seconds", type=float, default=150, help="start no round after this")
+    parser.add_argument("--server-lifetime", type=float, default=300, help="a server exits after this")
+    parser.add_argument("--json", metavar="OUT", help="also write the results as JSON")
+    parser.add_argument("--smoke", action="store_true", help="1 s, 1 round, 8 connections")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="instead of servers: microseconds per request of the ASGI apps called directly",
+    )
+    parser.add_argument("--serve", metavar="CONFIG", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.duration, args.rounds, args.concurrency = 1, 1, 8
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.serve:
+        (serve_asgi if args.serve in ASGI else serve_aiohttp)(args.serve, args.server_lifetime)
+        return 0
+    if args.in_process:
+        repeats, requests = (2, 200) if args.smoke else (15, 2000)
+        figures = in_process(list(ASGI), repeats, requests)
+        print(f"in process: the ASGI app called directly, best of {repeats} x {requests} requests")
+        for config, micros in figures.items():
+            extra = micros - figures["asgi-none"]
+            print(f"{config:<26}{micros:>8.1f} us/request  ({extra:+.1f} us vs asgi-none)")
+        return 0
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not on PATH (Debian: apt-get install wrk)")
+    started = time.monotonic()
+    configs = [name.strip() for name in args.configs.split(",") if name.strip()]
+    unknown = set(configs) - set(CONFIGS)
+    if unknown:
+        sys.exit(f"unknown configurations: {', '.join(sorted(unknown))}")
+    print(
+        f"e2e guard: wrk -t1 -c{args.concurrency} -d{args.duration}s on {HOST}, {args.rounds} round(s)",
+        flush=True,
+    )
+    servers = []
+    results = {config: [] for config in configs}
+    try:
+        for config in configs:
+            servers.append(Server(config, args.server_lifetime))
+        for server in servers:
+            server.wait_port(timeout=30)
+            prepare(server)
+        for round_no in range(args.rounds):
+            order = servers if round_no % 2 == 0 else servers[::-1]
+            for server in order:
+                if time.monotonic() - started + args.duration + 5 > args.max_seconds:
+                    print(f"stopping early, --max-seconds {args.max_seconds:g} reached", flush=True)
+                    break
+                rps = load_wrk(server, args)
+                results[server.config].append(rps)
+                print(f"  round {round_no + 1}: {server.config:<24}{rps:>10.0f} requests/s", flush=True)
+            else:
+                continue
+            break
+    finally:
+        for server in servers:
+            server.stop()
+
+    best = {config: max(values) for config, values in results.items() if values}
+    median = {config: statistics.median(values) for config, values in results.items() if values}
+    print()
+    print(f"{'configuration':<26}{'best r/s':>10}{'vs none':>9}{'median r/s':>12}{'vs none':>9}")
+    for config in configs:
+        if config not in best:
+            print(f"{config:<26}{'not measured':>12}")
+            continue
+        none = "asgi-none" if config in ASGI else "aiohttp-none"
+        cells = []
+        for figures in (best, median):
+            ratio = f"{figures[config] / figures[none]:.1%}" if none in figures else "-"
+            cells.append(f"{figures[config]:>10.0f}{ratio:>9}")
+        print(f"{config:<26}{cells[0]}  {cells[1]}")
+    print(f"({len(next(iter(results.values()), []))} round(s); {time.monotonic() - started:.1f} s in all)")
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps(
+                {"rounds": results, "best": best, "median": median, "python": sys.version.split()[0]},
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

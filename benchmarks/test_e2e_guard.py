@@ -1,0 +1,45 @@
+"""Keeps e2e_guard.py working: its --smoke run (each configuration checked, then ~1 s of wrk).
+
+The real figures come from running the script itself (see README.md). It needs wrk (Debian:
+``apt-get install wrk``; .ci/run installs it): without wrk it is skipped, except in CI
+(``CI`` set), where it fails. Like every test that is not a benchmark, it is skipped under
+--benchmark-only.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent / "e2e_guard.py"
+
+
+def test_e2e_guard_smoke(require_module):
+    for name in ("uvicorn", "starlette", "itsdangerous", "aiohttp"):
+        require_module(name)
+    if not shutil.which("wrk"):
+        if os.environ.get("CI"):
+            pytest.fail("wrk is not on PATH (apt-get install wrk), and CI must run this", pytrace=False)
+        pytest.skip("wrk is not on PATH (apt-get install wrk)")
+    configs = ["asgi-none", "asgi-guard-compiled", "asgi-guard-pure", "asgi-session", "aiohttp-none"]
+    configs += ["aiohttp-middleware", "aiohttp-guard-compiled", "aiohttp-guard-pure", "aiohttp_auth"]
+    try:
+        import ticket_auth._ticketcore  # noqa: F401
+    except ImportError:
+        if os.environ.get("TICKET_AUTH_REQUIRE_EXTENSION") == "1":
+            raise
+        configs = [config for config in configs if not config.endswith("-compiled")]
+    if os.environ.get("TICKET_AUTH_OFFLINE") == "1":
+        configs.remove("aiohttp_auth")  # needs ticket_auth 0.1.4 and aiohttp_auth from PyPI
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--smoke", "--configs", ",".join(configs)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for config in configs:
+        assert any(line.startswith(config + " ") for line in proc.stdout.splitlines()), proc.stdout

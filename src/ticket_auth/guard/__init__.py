@@ -1,0 +1,605 @@
+"""The guard around the codec: one framework-neutral policy for ticket cookies.
+
+    guard = TicketGuard(TicketFactory(secret, fallback_secrets=[old_secret]), lifetime=3600,
+                        protect={"/account/": (), "/admin/": ("admin",)}, login_url="/login")
+    result = guard.check(cookie_header, path="/admin/users", peer="203.0.113.7")
+    result.identity        # an Identity, or None (anonymous)
+    result.reason          # why: "ok", "no cookie", "expired", ... (never the ticket text)
+    result.set_cookie      # a Set-Cookie value to send (sliding refresh, key rotation), or None
+    result.status          # 0: let the request through; 401, 403 or 303 (result.location)
+    guard.remember("alice", tokens=("admin",), peer=...)   # a Set-Cookie value: log in
+    guard.forget()                                          # a Set-Cookie value: log out
+
+The adapters ``ticket_auth.guard.asgi``, ``ticket_auth.guard.wsgi`` and
+``ticket_auth.guard.aiohttp`` apply this policy to every request; this module imports no web
+framework.
+
+Choices the policy makes (all documented in the README):
+
+* **Factory.** A ``TicketFactory`` (0.1.4-format tickets, as ticket_auth 0.1.4 and
+  aiohttp_auth mint them) or an ``AuthTktFactory`` (Apache mod_auth_tkt tickets, always
+  written base64, so an Apache site with the same secret shares the login).
+* **Age.** An AuthTkt ticket carries its issue time; a 0.1.4-format ticket carries only its
+  expiry, so its issue time is taken as ``valid_until - lifetime``. A ticket is reissued (a
+  fresh ticket with the same fields) once its age reaches ``reissue_after`` (default: half the
+  lifetime, like mod_auth_tkt's ``TKTAuthTimeoutRefresh 0.5``), and whenever it was accepted
+  by a fallback secret (key rotation without logging anyone out). An AuthTkt ticket older
+  than ``lifetime`` is refused even if the factory's own ``timeout`` is longer or disabled.
+* **Cookie header.** Read only from the ``Cookie`` header(s), split strictly on ``;``. More
+  than one cookie of the guard's name is refused as a whole (reason ``"duplicate cookie"``):
+  a cookie planted for a parent domain cannot win over the user's own. Values longer than
+  ``max_cookie_length`` are refused before any decoding. A value is either bare cookie
+  characters or a double-quoted string with ``\\ooo`` octal escapes (what Python's
+  ``http.cookies`` and so aiohttp write for a ticket containing a comma).
+* **Client address.** Only with ``bind_ip=True`` is a ticket bound to the client's address.
+  An IPv4-mapped IPv6 address (``::ffff:a.b.c.d``) is the IPv4 address, when minting and
+  when checking. A forwarded header (default ``X-Forwarded-For``) is read only when the
+  peer is in ``trusted_proxies``; the client is then the rightmost address of that header
+  that is not itself a trusted proxy.
+* **Protected paths.** ``protect`` maps path prefixes to the tokens they require (the
+  longest matching prefix applies; a prefix matches whole path segments). Elsewhere a request
+  without a valid ticket passes through anonymous. On a protected path it gets a 401 (a 403
+  when the ticket lacks a token), or, with ``login_url``, a 303 redirect to the login URL
+  with the original URL URL-encoded in the ``back`` argument (as mod_auth_tkt's
+  ``TKTAuthLoginURL`` does). The back link is the request's path and query, prefixed with
+  ``public_origin`` when one is configured; it is never built from the request's Host header.
+* **Cookie attributes.** ``Path=/``, ``HttpOnly``, ``SameSite=Lax`` and ``Secure`` unless
+  ``secure=False``; optional ``Domain`` and ``Max-Age`` (a session cookie by default).
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Literal, NamedTuple, cast
+from urllib.parse import quote
+
+from ..exception import TicketDigestError, TicketError, TicketExpired
+
+if TYPE_CHECKING:
+    from ..mod_auth_tkt import AuthTktFactory
+    from ..ticket_factory import TicketFactory
+
+    Factory = TicketFactory | AuthTktFactory
+
+__all__ = [
+    "REASONS",
+    "CheckResult",
+    "Identity",
+    "TicketGuard",
+    "client_address",
+    "parse_cookie_header",
+]
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# Every reason a check can give: none of them carries any part of the ticket.
+OK = "ok"
+NO_COOKIE = "no cookie"
+DUPLICATE_COOKIE = "duplicate cookie"
+OVERSIZED_COOKIE = "oversized cookie"
+MALFORMED_COOKIE = "malformed cookie"
+MALFORMED_TICKET = "malformed ticket"
+BAD_DIGEST = "invalid digest (forged, another secret or another client address)"
+EXPIRED = "expired"
+BAD_CLIENT_ADDRESS = "client address unusable"
+MISSING_TOKEN = "missing required token"  # noqa: S105 - a reason, not a password
+REASONS = (
+    OK,
+    NO_COOKIE,
+    DUPLICATE_COOKIE,
+    OVERSIZED_COOKIE,
+    MALFORMED_COOKIE,
+    MALFORMED_TICKET,
+    BAD_DIGEST,
+    EXPIRED,
+    BAD_CLIENT_ADDRESS,
+    MISSING_TOKEN,
+)
+
+# RFC 6265 cookie-octet: what a bare cookie value may contain.
+_COOKIE_OCTETS = frozenset(
+    chr(c) for c in [0x21, *range(0x23, 0x2C), *range(0x2D, 0x3B), *range(0x3C, 0x5C), *range(0x5D, 0x7F)]
+)
+_ESCAPE = re.compile(r'\\([0-7]{3}|["\\])')
+_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_EXPIRED_DATE = "Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+class Identity(NamedTuple):
+    """Who a valid ticket says the user is.
+
+    ``issued`` is the ticket's issue time (for a 0.1.4-format ticket: its expiry minus the
+    guard's lifetime); ``fallback_secret_used`` tells that an old secret signed it.
+    """
+
+    user_id: str
+    tokens: tuple[str, ...]
+    user_data: str
+    issued: int
+    fallback_secret_used: bool = False
+
+
+class CheckResult(NamedTuple):
+    """What the guard decided about one request (immutable).
+
+    * ``identity``: the user, or None for an anonymous request.
+    * ``reason``: one of ``REASONS``; safe to log (it never contains the ticket).
+    * ``set_cookie``: a ``Set-Cookie`` header value to add to the response (a reissued
+      ticket), or None.
+    * ``status``: 0 to let the request through; otherwise the response to give instead:
+      401, 403, or a 303 redirect to ``location``.
+    """
+
+    identity: Identity | None
+    reason: str
+    set_cookie: str | None = None
+    status: int = 0
+    location: str | None = None
+
+    @property
+    def allowed(self) -> bool:
+        """True when the request goes on to the application."""
+        return self.status == 0
+
+    def __repr__(self) -> str:
+        # The reissued cookie carries a fresh ticket: never in a repr (and so never in a log).
+        cookie = "<Set-Cookie with a new ticket>" if self.set_cookie is not None else None
+        return (
+            f"CheckResult(identity={self.identity!r}, reason={self.reason!r}, set_cookie={cookie}, "
+            f"status={self.status!r}, location={self.location!r})"
+        )
+
+
+def _is_authtkt(factory: object) -> bool:
+    return type(factory).__name__ == "AuthTktFactory"
+
+
+def parse_cookie_header(header: str, name: str) -> list[str]:
+    """Every raw value of the cookie ``name`` in a ``Cookie`` header, in order.
+
+    The header is split on ``;``; each part is ``name=value`` with optional spaces around it.
+    Parts without ``=`` are skipped. Values are returned as they are (still quoted).
+    """
+    values = []
+    for part in header.split(";"):
+        key, sep, value = part.partition("=")
+        if sep and key.strip(" \t") == name:
+            values.append(value.strip(" \t"))
+    return values
+
+
+def _is_quoted_text(text: str) -> bool:
+    """Printable ASCII without '"', ',', ';' or '\\' (RFC 6265 cookie-octets, and space).
+
+    Plain string methods rather than a regular expression: they run in C over the text and
+    cost a fraction of a character-class match on a ticket-sized value."""
+    return (
+        text.isascii()
+        and text.isprintable()
+        and '"' not in text
+        and "," not in text
+        and ";" not in text
+        and "\\" not in text
+    )
+
+
+def _is_bare_value(text: str) -> bool:
+    """A non-empty run of RFC 6265 cookie-octets."""
+    return bool(text) and " " not in text and _is_quoted_text(text)
+
+
+def _decode_cookie_value(value: str) -> str | None:
+    """The ticket in a cookie value (bare, or quoted with octal escapes), or None if malformed."""
+    if not value.startswith('"'):
+        return value if _is_bare_value(value) else None
+    if len(value) < 2 or value[-1] != '"':
+        return None
+    body = value[1:-1]
+    # Fast path: what this guard and aiohttp write for a 0.1.4-format ticket with tokens,
+    # whose only character needing an escape is the comma between tokens.
+    plain = body.replace("\\054", "")
+    if "\\" not in plain:
+        return body.replace("\\054", ",") if _is_quoted_text(plain) else None
+    # Text and escapes alternate: [text, escape, text, ..., text]. Every text must be plain
+    # quoted-string characters (so a stray backslash or quote fails); no nested repetition,
+    # so the time is linear in the value's length whatever it holds.
+    parts = _ESCAPE.split(body)
+    for text in parts[::2]:
+        if not _is_quoted_text(text):
+            return None
+    for i in range(1, len(parts), 2):
+        escape = parts[i]
+        if len(escape) == 3:
+            code = int(escape, 8)
+            if code > 0x7F:
+                return None
+            parts[i] = chr(code)
+    return "".join(parts)
+
+
+def _encode_cookie_value(ticket: str) -> str:
+    """A cookie value for ``ticket``: bare when it can be, else quoted with octal escapes."""
+    if _is_bare_value(ticket):
+        return ticket
+    return '"' + "".join(c if c in _COOKIE_OCTETS else f"\\{ord(c):03o}" for c in ticket) + '"'
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_ip(text: str) -> IPAddress | None:
+    """An address, with an IPv4-mapped IPv6 address turned into its IPv4 address."""
+    text = text.strip(" \t")
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped
+        if address.scope_id:
+            return ipaddress.IPv6Address(text.split("%", 1)[0])
+    return address
+
+
+@functools.lru_cache(maxsize=4096)
+def _ip_text(address: IPAddress) -> str:
+    return str(address)
+
+
+@functools.lru_cache(maxsize=4096)
+def _peer_text(peer: str) -> str | None:
+    """The normalized text of a peer address (IPv4-mapped made IPv4), or None if unparsable."""
+    address = _parse_ip(peer)
+    return None if address is None else str(address)
+
+
+# NamedTuple construction without the generated __new__ (a Python function): the request path
+# builds one Identity and one CheckResult per request.
+_new_tuple = tuple.__new__
+
+
+def client_address(
+    peer: str | None,
+    forwarded: str | None,
+    trusted_proxies: tuple[IPNetwork, ...],
+) -> IPAddress | None:
+    """The client's address: the peer, or when the peer is a trusted proxy, the rightmost
+    address of the forwarded header (a comma-separated list) that is not a trusted proxy.
+    None when it cannot be known (no peer, or an unparsable address where one is needed)."""
+    address = _parse_ip(peer) if peer else None
+    if address is None:
+        return None
+    if not trusted_proxies or not forwarded or not _trusted(address, trusted_proxies):
+        return address
+    for hop in reversed(forwarded.split(",")):
+        hop_address = _parse_ip(hop)
+        if hop_address is None:
+            return None
+        address = hop_address
+        if not _trusted(address, trusted_proxies):
+            return address
+    return address
+
+
+def _trusted(address: IPAddress, networks: tuple[IPNetwork, ...]) -> bool:
+    return any(address.version == net.version and address in net for net in networks)
+
+
+class TicketGuard:
+    """The policy: which tickets a request may carry, and what the response then gets.
+
+    Parameters (keyword-only after ``factory``):
+
+    * ``factory``: a ``TicketFactory`` or an ``AuthTktFactory`` (with any fallback secrets).
+    * ``cookie_name``: default ``"auth_tkt"`` (aiohttp_auth uses ``"AUTH_TKT"``).
+    * ``lifetime``: seconds a ticket is valid (default 7200, mod_auth_tkt's default).
+    * ``reissue_after``: age in seconds after which a valid ticket is reissued (default
+      half the lifetime; None never reissues for age).
+    * ``reissue_on_fallback``: reissue a ticket accepted by a fallback secret (default True).
+    * ``bind_ip``: bind tickets to the client's address (default False).
+    * ``trusted_proxies``: addresses or networks whose forwarded header is believed.
+    * ``forwarded_header``: the header naming the client behind a proxy (``X-Forwarded-For``).
+    * ``protect``: path prefix -> tokens required there (all of them).
+    * ``login_url``: where a refused request on a protected path is redirected (303), with
+      the original URL in ``back_arg``; without it such a request gets a 401 (403 for a
+      missing token).
+    * ``public_origin``: e.g. ``"https://app.example.com"``, put before the path in the back
+      link; without it the back link is the path and query alone.
+    * ``secure``, ``httponly``, ``samesite``, ``path``, ``domain``, ``max_age``: the cookie's
+      attributes (defaults: Secure, HttpOnly, SameSite=Lax, Path=/, no Domain, no Max-Age).
+    * ``max_cookie_length``: longer cookie values are refused unread (default 4096).
+    * ``clock``: the time source (``time.time``), for tests.
+    """
+
+    __slots__ = (
+        "_attributes",
+        "_authtkt",
+        "_clock",
+        "_expire_attributes",
+        "_factory",
+        "_protect",
+        "back_arg",
+        "bind_ip",
+        "cookie_name",
+        "forwarded_header",
+        "lifetime",
+        "login_url",
+        "max_cookie_length",
+        "public_origin",
+        "reissue_after",
+        "reissue_on_fallback",
+        "trusted_proxies",
+    )
+
+    def __init__(
+        self,
+        factory: Factory,
+        *,
+        cookie_name: str = "auth_tkt",
+        lifetime: int = 7200,
+        reissue_after: int | Literal["half"] | None = "half",
+        reissue_on_fallback: bool = True,
+        bind_ip: bool = False,
+        trusted_proxies: Iterable[str] = (),
+        forwarded_header: str = "X-Forwarded-For",
+        protect: Mapping[str, Iterable[str]] | None = None,
+        login_url: str | None = None,
+        back_arg: str = "back",
+        public_origin: str | None = None,
+        secure: bool = True,
+        httponly: bool = True,
+        samesite: Literal["Lax", "Strict", "None"] | None = "Lax",
+        path: str = "/",
+        domain: str | None = None,
+        max_age: int | None = None,
+        max_cookie_length: int = 4096,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not cookie_name or not set(cookie_name) <= _TOKEN_CHARS:
+            raise ValueError("cookie_name must be a non-empty HTTP token")
+        if lifetime <= 0:
+            raise ValueError("lifetime must be a positive number of seconds")
+        if reissue_after == "half":
+            reissue_after = lifetime // 2
+        if reissue_after is not None and reissue_after < 0:
+            raise ValueError("reissue_after must be None or a number of seconds >= 0")
+        if samesite == "None" and not secure:
+            raise ValueError("SameSite=None needs Secure (browsers refuse it otherwise)")
+        if samesite not in (None, "Lax", "Strict", "None"):
+            raise ValueError("samesite must be 'Lax', 'Strict', 'None' or None")
+        for label, value in (("path", path), ("domain", domain or "")):
+            if any(c in value for c in ";,\r\n\x00") or not value.isprintable():
+                raise ValueError(f"the cookie {label} contains a character a Set-Cookie cannot carry")
+        if public_origin is not None and (not public_origin.startswith(("http://", "https://"))):
+            raise ValueError("public_origin must be an absolute http:// or https:// origin")
+        self.factory = factory
+        self.cookie_name = cookie_name
+        self.lifetime = int(lifetime)
+        self.reissue_after = reissue_after
+        self.reissue_on_fallback = reissue_on_fallback
+        self.bind_ip = bind_ip
+        self.trusted_proxies = tuple(ipaddress.ip_network(net, strict=False) for net in trusted_proxies)
+        self.forwarded_header = forwarded_header
+        self._protect = sorted(
+            ((prefix, tuple(tokens)) for prefix, tokens in (protect or {}).items()),
+            key=lambda item: len(item[0]),
+            reverse=True,
+        )
+        self.login_url = login_url
+        self.back_arg = back_arg
+        self.public_origin = public_origin.rstrip("/") if public_origin else None
+        self.max_cookie_length = max_cookie_length
+        self._clock = clock
+        attributes = [f"Path={path}"]
+        if domain:
+            attributes.append(f"Domain={domain}")
+        tail = []
+        if secure:
+            tail.append("Secure")
+        if httponly:
+            tail.append("HttpOnly")
+        if samesite:
+            tail.append(f"SameSite={samesite}")
+        max_age_part = [f"Max-Age={int(max_age)}"] if max_age is not None else []
+        self._attributes = "; ".join(["", *attributes, *max_age_part, *tail])
+        self._expire_attributes = "; ".join(["", *attributes, "Max-Age=0", f"Expires={_EXPIRED_DATE}", *tail])
+
+    @property
+    def factory(self) -> Factory:
+        """The factory that checks and mints tickets; assign a new one to rotate secrets."""
+        return self._factory
+
+    @factory.setter
+    def factory(self, factory: Factory) -> None:
+        self._factory = factory
+        self._authtkt = _is_authtkt(factory)
+
+    def __repr__(self) -> str:
+        kind = "AuthTktFactory" if self._authtkt else "TicketFactory"
+        return f"<TicketGuard {kind} cookie={self.cookie_name!r} lifetime={self.lifetime}>"
+
+    # -- the client's address -------------------------------------------------------------
+
+    def client_address(self, peer: str | None, forwarded: str | None = None) -> IPAddress | None:
+        """The client address for this request (see ``client_address``)."""
+        return client_address(peer, forwarded, self.trusted_proxies)
+
+    def _bound_ip(self, address: IPAddress | None) -> str | None:
+        if not self.bind_ip:
+            return None
+        if address is None:
+            raise ValueError("bind_ip is on but the client address is unknown")
+        return str(address)
+
+    # -- protected paths ------------------------------------------------------------------
+
+    @property
+    def protects_paths(self) -> bool:
+        """True when ``protect`` names paths (the adapters compute the path only then)."""
+        return bool(self._protect)
+
+    def required_tokens(self, path: str) -> tuple[str, ...] | None:
+        """The tokens ``path`` requires, or None when it is not protected."""
+        for prefix, tokens in self._protect:
+            if path == prefix or (
+                path.startswith(prefix) and (prefix.endswith("/") or path[len(prefix)] == "/")
+            ):
+                return tokens
+        return None
+
+    def _deny(self, status: int, target: str | None) -> tuple[int, str | None]:
+        if self.login_url is None:
+            return status, None
+        location = self.login_url
+        if target is not None:
+            # One leading slash: "//host/..." would read as another site's URL.
+            back = (self.public_origin or "") + "/" + target.lstrip("/")
+            location += ("&" if "?" in location else "?") + f"{self.back_arg}={quote(back, safe='')}"
+        return 303, location
+
+    # -- checking -------------------------------------------------------------------------
+
+    def check(
+        self,
+        cookie_header: str | None,
+        *,
+        path: str = "/",
+        target: str | None = None,
+        peer: str | None = None,
+        forwarded: str | None = None,
+        now: float | None = None,
+    ) -> CheckResult:
+        """Check one request; never raises for anything the client sent.
+
+        ``cookie_header``: the request's ``Cookie`` header (several joined with ``"; "``);
+        ``path``: the decoded path (for ``protect``); ``target``: the percent-encoded path and
+        query, for the back link; ``peer``: the address of the connection's other end;
+        ``forwarded``: the value of ``forwarded_header`` (read only from trusted proxies).
+        """
+        now = self._clock() if now is None else now
+        identity, reason, set_cookie = self._identify(cookie_header, peer, forwarded, now)
+        required = self.required_tokens(path) if self._protect else None
+        if required is None:
+            return _new_tuple(CheckResult, (identity, reason, set_cookie, 0, None))
+        if identity is None:
+            status, location = self._deny(401, target)
+            return CheckResult(None, reason, None, status, location)
+        if not set(required) <= set(identity.tokens):
+            status, location = self._deny(403, target)
+            return CheckResult(identity, MISSING_TOKEN, set_cookie, status, location)
+        return CheckResult(identity, reason, set_cookie)
+
+    def _identify(
+        self, cookie_header: str | None, peer: str | None, forwarded: str | None, now: float
+    ) -> tuple[Identity | None, str, str | None]:
+        if not cookie_header:
+            return None, NO_COOKIE, None
+        try:
+            values = parse_cookie_header(cookie_header, self.cookie_name)
+        except Exception:  # noqa: BLE001 - any odd header is a refusal, never a server error
+            return None, MALFORMED_COOKIE, None
+        if not values:
+            return None, NO_COOKIE, None
+        if len(values) > 1:
+            return None, DUPLICATE_COOKIE, None
+        (value,) = values
+        if len(value) > self.max_cookie_length:
+            return None, OVERSIZED_COOKIE, None
+        ticket = _decode_cookie_value(value)
+        if ticket is None:
+            return None, MALFORMED_COOKIE, None
+        client_ip = None
+        if self.bind_ip:
+            if forwarded is None or not self.trusted_proxies:
+                client_ip = _peer_text(peer) if peer else None  # the common case, cached
+            else:
+                address = self.client_address(peer, forwarded)
+                client_ip = _ip_text(address) if address is not None else None
+            if client_ip is None:
+                return None, BAD_CLIENT_ADDRESS, None
+        try:
+            info = self.factory.validate(ticket, client_ip=client_ip, now=now)
+        except TicketExpired:
+            return None, EXPIRED, None
+        except TicketDigestError:
+            return None, BAD_DIGEST, None
+        except TicketError:
+            return None, MALFORMED_TICKET, None
+        except ValueError:  # an address the format cannot bind (IPv6 with mod_auth_tkt)
+            return None, BAD_CLIENT_ADDRESS, None
+        except Exception:  # noqa: BLE001 - whatever the ticket is, it is a refusal, not a 500
+            return None, MALFORMED_TICKET, None
+        if self._authtkt:
+            issued = info[4]
+            if now - issued >= self.lifetime:
+                return None, EXPIRED, None
+        else:
+            issued = info[4] - self.lifetime
+        fallback = info.fallback_secret_used
+        tokens = info.tokens
+        if type(tokens) is not tuple:
+            tokens = tuple(tokens)
+        identity = _new_tuple(Identity, (info.user_id, tokens, info.user_data, issued, fallback))
+        set_cookie = None
+        if (fallback and self.reissue_on_fallback) or (
+            self.reissue_after is not None and now - issued >= self.reissue_after
+        ):
+            try:
+                set_cookie = self._mint(identity.user_id, identity.tokens, identity.user_data, client_ip, now)
+            except (ValueError, TypeError):
+                set_cookie = None  # fields this factory cannot mint: keep the ticket as it is
+        return identity, OK, set_cookie
+
+    # -- remember and forget --------------------------------------------------------------
+
+    def _mint(
+        self, user_id: str, tokens: Iterable[str], user_data: str, client_ip: str | None, now: float
+    ) -> str:
+        if self._authtkt:
+            authtkt = cast("AuthTktFactory", self.factory)
+            ticket = authtkt.new(user_id, tuple(tokens), user_data, timestamp=int(now), client_ip=client_ip)
+        else:
+            ticket = cast("TicketFactory", self.factory).new(
+                user_id,
+                tokens=tuple(tokens),
+                user_data=user_data,
+                valid_until=int(now) + self.lifetime,
+                client_ip=client_ip,
+            )
+        return f"{self.cookie_name}={_encode_cookie_value(ticket)}{self._attributes}"
+
+    def remember(
+        self,
+        user_id: str,
+        tokens: Iterable[str] = (),
+        user_data: str = "",
+        *,
+        peer: str | None = None,
+        forwarded: str | None = None,
+        now: float | None = None,
+    ) -> str:
+        """Log in: a ``Set-Cookie`` header value carrying a fresh ticket for ``user_id``.
+
+        ``peer``/``forwarded`` give the client's address, needed when ``bind_ip`` is on.
+        Raises ValueError for fields the ticket format cannot carry.
+        """
+        if isinstance(tokens, str):
+            raise TypeError("tokens must be an iterable of str, not a str")
+        now = self._clock() if now is None else now
+        address = self.client_address(peer, forwarded) if self.bind_ip else None
+        return self._mint(user_id, tokens, user_data, self._bound_ip(address), now)
+
+    def forget(self) -> str:
+        """Log out: a ``Set-Cookie`` header value that expires the cookie."""
+        return f"{self.cookie_name}={self._expire_attributes}"
+
+    def sets_own_cookie(self, set_cookie_value: str) -> bool:
+        """True if a ``Set-Cookie`` value is for this guard's cookie (the application's own
+        login or logout), so that the guard does not add a reissued one after it."""
+        return set_cookie_value.partition("=")[0].strip() == self.cookie_name

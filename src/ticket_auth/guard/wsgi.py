@@ -1,0 +1,150 @@
+"""WSGI middleware: every request passes the ticket guard.
+
+    from ticket_auth.guard import TicketGuard
+    from ticket_auth.guard.wsgi import TicketAuthMiddleware, forget, identity, remember
+
+    app.wsgi_app = TicketAuthMiddleware(app.wsgi_app, TicketGuard(factory))   # Flask
+    application = TicketAuthMiddleware(get_wsgi_application(), guard)         # Django
+
+    # in a view (Flask: request.environ; Django: request.META):
+    user = identity(request.environ)                                  # an Identity or None
+    response.headers.add("Set-Cookie", remember(request.environ, "alice", ("admin",)))
+    response.headers.add("Set-Cookie", forget(request.environ))
+
+For a valid ticket the environ gets ``REMOTE_USER`` (the user id), ``REMOTE_USER_TOKENS``
+(comma-separated) and ``REMOTE_USER_DATA``, as mod_auth_tkt sets them; any such keys the
+server put there are removed first, so only the guard sets them. The check result is in
+``environ["ticket_auth"]`` and the guard in ``environ["ticket_auth.guard"]``. A refused
+request gets the guard's 401, 403 or 303 redirect without reaching the application; a
+reissued ticket is added to the response unless the application sets the guard's cookie
+itself. Needs no dependency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import quote
+
+from . import CheckResult, Identity, TicketGuard
+
+__all__ = ["TicketAuthMiddleware", "check_environ", "forget", "identity", "remember"]
+
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+ENVIRON_KEY = "ticket_auth"
+GUARD_KEY = "ticket_auth.guard"
+_STATUS = {401: "401 Unauthorized", 403: "403 Forbidden", 303: "303 See Other"}
+_REMOTE_KEYS = ("REMOTE_USER", "REMOTE_USER_TOKENS", "REMOTE_USER_DATA")
+
+
+def _forwarded_key(guard: TicketGuard) -> str:
+    return "HTTP_" + guard.forwarded_header.upper().replace("-", "_")
+
+
+def _path(environ: Environ) -> str:
+    """The decoded path (PEP 3333 strings are the request's bytes as Latin-1)."""
+    raw: str = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    try:
+        return raw.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return raw
+
+
+def _target(environ: Environ) -> str:
+    raw = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    try:
+        path = quote(raw.encode("latin-1"), safe="/:@!$&'()*+,;=~-._")
+    except UnicodeError:
+        path = "/"
+    query = environ.get("QUERY_STRING", "")
+    return path + ("?" + query if query else "")
+
+
+def check_environ(guard: TicketGuard, environ: Environ) -> CheckResult:
+    """The guard's decision for a WSGI environ."""
+    forwarded = environ.get(_forwarded_key(guard)) if guard.trusted_proxies else None
+    return guard.check(
+        environ.get("HTTP_COOKIE"),
+        path=_path(environ) if guard.protects_paths else "/",
+        target=_target(environ) if guard.login_url is not None else None,
+        peer=environ.get("REMOTE_ADDR"),
+        forwarded=forwarded,
+    )
+
+
+def identity(environ: Environ) -> Identity | None:
+    """The identity the middleware found for this request (None: anonymous)."""
+    result: CheckResult | None = environ.get(ENVIRON_KEY)
+    return result.identity if result is not None else None
+
+
+def _guard(environ: Environ) -> TicketGuard:
+    guard = environ.get(GUARD_KEY)
+    if not isinstance(guard, TicketGuard):
+        raise RuntimeError("no TicketGuard in the environ: is TicketAuthMiddleware installed?")
+    return guard
+
+
+def remember(environ: Environ, user_id: str, tokens: tuple[str, ...] = (), user_data: str = "") -> str:
+    """Log in: a ``Set-Cookie`` header value with a fresh ticket for ``user_id``."""
+    guard = _guard(environ)
+    forwarded = environ.get(_forwarded_key(guard)) if guard.trusted_proxies else None
+    return guard.remember(user_id, tokens, user_data, peer=environ.get("REMOTE_ADDR"), forwarded=forwarded)
+
+
+def forget(environ: Environ) -> str:
+    """Log out: a ``Set-Cookie`` header value that expires the ticket cookie."""
+    return _guard(environ).forget()
+
+
+class TicketAuthMiddleware:
+    """WSGI middleware applying a ``TicketGuard`` to every request."""
+
+    __slots__ = ("app", "guard")
+
+    def __init__(self, app: WSGIApp, guard: TicketGuard) -> None:
+        self.app = app
+        self.guard = guard
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        guard = self.guard
+        for key in _REMOTE_KEYS:
+            environ.pop(key, None)
+        result = check_environ(guard, environ)
+        if result.status:
+            body = (
+                b"Unauthorized\n" if result.status == 401 else b"Forbidden\n" if result.status == 403 else b""
+            )
+            headers = [
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("Content-Length", str(len(body))),
+                ("Cache-Control", "no-store"),
+            ]
+            if result.location is not None:
+                headers.append(("Location", result.location))
+            start_response(_STATUS[result.status], headers)
+            return [body]
+        environ[ENVIRON_KEY] = result
+        environ[GUARD_KEY] = guard
+        ident = result.identity
+        if ident is not None:
+            environ["REMOTE_USER"] = ident.user_id
+            environ["REMOTE_USER_TOKENS"] = ",".join(ident.tokens)
+            environ["REMOTE_USER_DATA"] = ident.user_data
+        set_cookie = result.set_cookie
+        if set_cookie is None:
+            return self.app(environ, start_response)
+
+        def start_with_cookie(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if not any(
+                name.lower() == "set-cookie" and guard.sets_own_cookie(value) for name, value in headers
+            ):
+                headers = [*headers, ("Set-Cookie", set_cookie)]
+            if exc_info is not None:
+                return start_response(status, headers, exc_info)
+            return start_response(status, headers)
+
+        return self.app(environ, start_with_cookie)
