@@ -1,27 +1,39 @@
 #!/usr/bin/env python3
 """End-to-end benchmark of the request guard: requests per second through real servers.
 
-    python benchmarks/e2e_guard.py                  # every configuration, about 2 minutes
+    python benchmarks/e2e_guard.py                  # every configuration, about 5 minutes
     python benchmarks/e2e_guard.py --smoke          # each server checked and loaded ~1 s
+    python benchmarks/e2e_guard.py --in-process     # the ASGI middlewares' CPU, no server
 
 The same minimal app (one route answering the user's id) under each configuration:
 
 * under uvicorn (one worker, Starlette app): ``asgi-none`` (no authentication),
-  ``asgi-guard-compiled`` and ``asgi-guard-pure`` (``ticket_auth.guard.asgi`` with
-  ``TicketFactory``, the compiled or the pure core), ``asgi-session`` (Starlette's
-  ``SessionMiddleware``, an itsdangerous-signed session cookie);
-* under aiohttp's own server: ``aiohttp-none``, ``aiohttp-middleware`` (an empty middleware:
-  what aiohttp charges for having one), ``aiohttp-guard-compiled``,
-  ``aiohttp-guard-pure`` (``ticket_auth.guard.aiohttp``) and ``aiohttp_auth`` (aiohttp_auth
-  0.1.1's ``CookieTktAuthentication`` on ticket_auth 0.1.4, patched to run on current aiohttp,
-  see tests/_aiohttp_auth.py).
+  ``asgi-none-cookie`` (no authentication, but wrk sends the guard's cookie: what the server
+  spends receiving it), ``asgi-guard-compiled`` and ``asgi-guard-pure``
+  (``ticket_auth.guard.asgi`` with ``TicketFactory``, the compiled or the pure core),
+  ``asgi-session`` (Starlette's ``SessionMiddleware``, an itsdangerous-signed session cookie);
+* under aiohttp's own server: ``aiohttp-none``, ``aiohttp-none-cookie``,
+  ``aiohttp-middleware`` (an empty middleware: what aiohttp charges for having one),
+  ``aiohttp-guard-compiled``, ``aiohttp-guard-pure`` (``ticket_auth.guard.aiohttp``) and
+  ``aiohttp_auth`` (aiohttp_auth 0.1.1's ``CookieTktAuthentication`` on ticket_auth 0.1.4,
+  patched to run on current aiohttp, see tests/_aiohttp_auth.py).
 
 Every server runs in a subprocess on 127.0.0.1 (it binds port 0 and prints it), gets its
 cookie from its own ``/login`` route (the ticket is the suite's typical one: a 16-character
 user id, two tokens, short user data, sha512, bound to 127.0.0.1), is checked (the cookie
-gives 200 and the user id, no cookie gives 401), then loaded by ``wrk -t1 -cC -dDs`` with that
-cookie, ``--rounds`` times with the configurations interleaved; it prints the best and the
-median round of each, and each against no authentication on the same server.
+gives 200 and the user id, no cookie gives 401), warmed up (``--warmup`` seconds of load, not
+recorded), then loaded by ``wrk -t1 -cC -dDs`` with that cookie, ``--rounds`` times with the
+configurations interleaved (each round starts at another configuration and alternates
+direction). With ``taskset`` and two CPUs, every server is pinned to the first CPU and wrk to
+the second (``--no-pin``: not), so that wrk and the server do not take turns on one CPU.
+
+For each configuration it prints the best and the median round's requests per second, and
+the ratio to no authentication on the same server computed within each round (median, lowest,
+highest): on a machine shared with other work, load changes between rounds, and a ratio of
+two runs seconds apart is steadier than a ratio of two medians. It also reads the server
+process's CPU time around each wrk run (Linux ``/proc/PID/task/*/schedstat``) and prints CPU
+microseconds per request: time spent waiting for a CPU is not in it, so it is the steadiest
+figure on a busy machine.
 Everything is bounded: traffic goes to 127.0.0.1 only, each wrk run stops after its duration,
 the whole run stops starting rounds after ``--max-seconds``, and each server exits after
 ``--server-lifetime`` seconds or when its parent is gone. Servers are stopped by PID.
@@ -48,9 +60,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _bench
 
 HOST = "127.0.0.1"
-ASGI = ("asgi-none", "asgi-guard-compiled", "asgi-guard-pure", "asgi-session")
+ASGI = ("asgi-none", "asgi-none-cookie", "asgi-guard-compiled", "asgi-guard-pure", "asgi-session")
 AIOHTTP = (
     "aiohttp-none",
+    "aiohttp-none-cookie",
     "aiohttp-middleware",
     "aiohttp-guard-compiled",
     "aiohttp-guard-pure",
@@ -305,6 +318,11 @@ def prepare(server):
     name = COOKIE_NAME.get(server.config, "auth_tkt")
     if server.config.endswith(("-none", "-middleware")):
         server.cookie = None
+    elif server.config.endswith("-none-cookie"):
+        # No authentication, but the request carries the guard's cookie all the same: what
+        # the server itself spends on receiving that header.
+        cookie = _guard("pure").remember(_bench.USER_ID, _bench.TOKENS, _bench.USER_DATA, peer=HOST)
+        server.cookie = cookie.split(";", 1)[0]
     else:
         cookies = [
             h.split(";", 1)[0] for h in headers.get_all("Set-Cookie") or [] if h.startswith(name + "=")
@@ -313,27 +331,47 @@ def prepare(server):
         server.cookie = cookies[0]
     status, _, body = get(server.port, "/", server.cookie)
     assert (status, body) == (200, _bench.USER_ID), f"{server.config}: the cookie gave {status} {body!r}"
-    if server.cookie is not None:
+    if server.cookie is not None and not server.config.endswith("-none-cookie"):
         status, _, body = get(server.port, "/")
         assert status == 401, f"{server.config}: no cookie gave {status} {body!r}"
 
 
+def _cpu_ns(pid):
+    """CPU time the process has used so far, in nanoseconds (every thread; Linux schedstat),
+    or None where /proc does not tell."""
+    total = 0
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            total += int((task / "schedstat").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return total
+
+
 def load_wrk(server, args, cpu=None, duration=None):
+    """One wrk run against ``server``: (requests per second, the server's CPU microseconds
+    per request or None)."""
     duration = duration or args.duration
     pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
     cmd = [*pin, "wrk", "-t1", f"-c{args.concurrency}", f"-d{duration}s", "--timeout", "2s"]
     if server.cookie:
         cmd += ["-H", f"Cookie: {server.cookie}"]
     cmd.append(f"http://{HOST}:{server.port}/")
+    cpu_before = _cpu_ns(server.proc.pid)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 15)
+    cpu_after = _cpu_ns(server.proc.pid)
     out = proc.stdout
     match = re.search(r"Requests/sec:\s*([\d.]+)", out)
-    if proc.returncode != 0 or not match:
+    count = re.search(r"(\d+) requests in", out)
+    if proc.returncode != 0 or not match or not count:
         raise RuntimeError(f"wrk failed ({proc.returncode}): {out}{proc.stderr}")
     errors = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", out)
     if errors:
         raise RuntimeError(f"{server.config}: wrk saw {errors.group(1)} non-2xx responses\n{out}")
-    return float(match.group(1))
+    cpu_us = None
+    if cpu_before is not None and cpu_after is not None and int(count.group(1)):
+        cpu_us = (cpu_after - cpu_before) / int(count.group(1)) / 1000
+    return float(match.group(1)), cpu_us
 
 
 def _bare_app(config):
@@ -490,7 +528,8 @@ def main(argv=None):
         return 0
     if args.in_process:
         repeats, requests = (2, 200) if args.smoke else (args.in_process_rounds, 2000)
-        print_in_process(in_process(list(ASGI), repeats, requests), repeats, requests)
+        configs = [config for config in ASGI if not config.endswith("-none-cookie")]
+        print_in_process(in_process(configs, repeats, requests), repeats, requests)
         return 0
     if not shutil.which("wrk"):
         sys.exit("wrk is not on PATH (Debian: apt-get install wrk)")
@@ -507,6 +546,7 @@ def main(argv=None):
     )
     servers = []
     rounds = []  # one {config: requests per second} per round
+    cpu_rounds = []  # one {config: the server's CPU microseconds per request} per round
     try:
         for config in configs:
             servers.append(Server(config, args.server_lifetime, pin[0] if pin else None))
@@ -514,7 +554,7 @@ def main(argv=None):
             server.wait_port(timeout=30)
             prepare(server)
             if args.warmup:
-                load_wrk(server, args, pin[1] if pin else None, duration=args.warmup)
+                load_wrk(server, args, pin[1] if pin else None, duration=args.warmup)  # not recorded
         for round_no in range(args.rounds):
             # Each round starts at a different configuration and alternates direction, so that
             # no configuration always runs first or always follows the same neighbour.
@@ -523,13 +563,16 @@ def main(argv=None):
             if round_no % 2:
                 order.reverse()
             rounds.append({})
+            cpu_rounds.append({})
             for server in order:
                 if time.monotonic() - started + args.duration + 5 > args.max_seconds:
                     print(f"stopping early, --max-seconds {args.max_seconds:g} reached", flush=True)
                     break
-                rps = load_wrk(server, args, pin[1] if pin else None)
+                rps, cpu_us = load_wrk(server, args, pin[1] if pin else None)
                 rounds[-1][server.config] = rps
-                print(f"  round {round_no + 1}: {server.config:<24}{rps:>10.0f} requests/s", flush=True)
+                cpu_rounds[-1][server.config] = cpu_us
+                cpu = f"{cpu_us:>8.1f} server CPU us/request" if cpu_us is not None else ""
+                print(f"  round {round_no + 1}: {server.config:<24}{rps:>10.0f} requests/s{cpu}", flush=True)
             else:
                 continue
             break
@@ -537,7 +580,8 @@ def main(argv=None):
         for server in servers:
             server.stop()
     summary = summarize(configs, rounds)
-    print_summary(configs, summary)
+    cpu_summary = summarize_cpu(configs, cpu_rounds)
+    print_summary(configs, summary, cpu_summary)
     print(f"({len(rounds)} round(s); {time.monotonic() - started:.1f} s in all)")
     if args.json:
         Path(args.json).write_text(
@@ -547,6 +591,8 @@ def main(argv=None):
                     "pinning": pin,
                     "rounds": rounds,
                     "summary": summary,
+                    "cpu_us_per_request_rounds": cpu_rounds,
+                    "cpu_summary": cpu_summary,
                     "python": sys.version.split()[0],
                 },
                 indent=2,
@@ -591,11 +637,31 @@ def summarize(configs, rounds):
     return summary
 
 
-def print_summary(configs, summary):
+def summarize_cpu(configs, cpu_rounds):
+    """Per configuration: the server's CPU microseconds per request (median over rounds),
+    and the median over rounds of (that configuration's CPU per request minus no
+    authentication's, same round). Far steadier than requests per second on a busy machine:
+    time the server waits for a CPU is not counted."""
+    summary = {}
+    for config in configs:
+        values = [r[config] for r in cpu_rounds if r.get(config) is not None]
+        if not values:
+            continue
+        none = _baseline(config)
+        extra = [r[config] - r[none] for r in cpu_rounds if r.get(config) is not None and r.get(none)]
+        summary[config] = {
+            "median_us": statistics.median(values),
+            "min_us": min(values),
+            "median_extra_us": statistics.median(extra) if extra else None,
+        }
+    return summary
+
+
+def print_summary(configs, summary, cpu_summary):
     print()
     print(
-        f"{'configuration':<26}{'best r/s':>10}{'median r/s':>12}"
-        f"{'per-round ratio to none: median':>33}{'(min - max)':>18}"
+        f"{'configuration':<26}{'best r/s':>10}{'median r/s':>12}{'ratio to none':>15}{'(min - max)':>18}"
+        f"{'CPU us/req':>12}{'(extra)':>9}{'CPU ratio':>11}"
     )
     for config in configs:
         if config not in summary:
@@ -604,7 +670,21 @@ def print_summary(configs, summary):
         row = summary[config]
         ratio = f"{row['median_ratio']:.1%}" if row["median_ratio"] is not None else "-"
         spread = f"({row['min_ratio']:.1%} - {row['max_ratio']:.1%})" if row["ratios"] else ""
-        print(f"{config:<26}{row['best']:>10.0f}{row['median']:>12.0f}{ratio:>33}{spread:>18}")
+        cpu = cpu_summary.get(config)
+        cells = ""
+        if cpu:
+            none = cpu_summary.get(_baseline(config))
+            extra = f"{cpu['median_extra_us']:+.1f}" if cpu["median_extra_us"] is not None else "-"
+            cpu_ratio = f"{none['median_us'] / cpu['median_us']:.1%}" if none else "-"
+            cells = f"{cpu['median_us']:>12.1f}{extra:>9}{cpu_ratio:>11}"
+        print(f"{config:<26}{row['best']:>10.0f}{row['median']:>12.0f}{ratio:>15}{spread:>18}{cells}")
+    print(
+        "ratio to none: requests per second against no authentication on the same server in the\n"
+        "same round, median over rounds (and the lowest and highest round); CPU us/req: the\n"
+        "server process's CPU time per request, median over rounds (extra: minus no\n"
+        "authentication's in the same round, median); CPU ratio: none's CPU per request over\n"
+        "this one's, the throughput ratio a server that had its CPU to itself would show."
+    )
 
 
 if __name__ == "__main__":
