@@ -528,7 +528,10 @@ def main(argv=None):
         return 0
     if args.in_process:
         repeats, requests = (2, 200) if args.smoke else (args.in_process_rounds, 2000)
-        configs = [config for config in ASGI if not config.endswith("-none-cookie")]
+        wanted = {name.strip() for name in args.configs.split(",")}
+        configs = [config for config in ASGI if config in wanted and not config.endswith("-none-cookie")]
+        if "asgi-none" not in configs:
+            sys.exit("--in-process needs asgi-none among --configs")
         print_in_process(in_process(configs, repeats, requests), repeats, requests)
         return 0
     if not shutil.which("wrk"):
