@@ -1,27 +1,39 @@
 #!/usr/bin/env python3
 """End-to-end benchmark of the request guard: requests per second through real servers.
 
-    python benchmarks/e2e_guard.py                  # every configuration, about 2 minutes
+    python benchmarks/e2e_guard.py                  # every configuration, about 5 minutes
     python benchmarks/e2e_guard.py --smoke          # each server checked and loaded ~1 s
+    python benchmarks/e2e_guard.py --in-process     # the ASGI middlewares' CPU, no server
 
 The same minimal app (one route answering the user's id) under each configuration:
 
 * under uvicorn (one worker, Starlette app): ``asgi-none`` (no authentication),
-  ``asgi-guard-compiled`` and ``asgi-guard-pure`` (``ticket_auth.guard.asgi`` with
-  ``TicketFactory``, the compiled or the pure core), ``asgi-session`` (Starlette's
-  ``SessionMiddleware``, an itsdangerous-signed session cookie);
-* under aiohttp's own server: ``aiohttp-none``, ``aiohttp-middleware`` (an empty middleware:
-  what aiohttp charges for having one), ``aiohttp-guard-compiled``,
-  ``aiohttp-guard-pure`` (``ticket_auth.guard.aiohttp``) and ``aiohttp_auth`` (aiohttp_auth
-  0.1.1's ``CookieTktAuthentication`` on ticket_auth 0.1.4, patched to run on current aiohttp,
-  see tests/_aiohttp_auth.py).
+  ``asgi-none-cookie`` (no authentication, but wrk sends the guard's cookie: what the server
+  spends receiving it), ``asgi-guard-compiled`` and ``asgi-guard-pure``
+  (``ticket_auth.guard.asgi`` with ``TicketFactory``, the compiled or the pure core),
+  ``asgi-session`` (Starlette's ``SessionMiddleware``, an itsdangerous-signed session cookie);
+* under aiohttp's own server: ``aiohttp-none``, ``aiohttp-none-cookie``,
+  ``aiohttp-middleware`` (an empty middleware: what aiohttp charges for having one),
+  ``aiohttp-guard-compiled``, ``aiohttp-guard-pure`` (``ticket_auth.guard.aiohttp``) and
+  ``aiohttp_auth`` (aiohttp_auth 0.1.1's ``CookieTktAuthentication`` on ticket_auth 0.1.4,
+  patched to run on current aiohttp, see tests/_aiohttp_auth.py).
 
 Every server runs in a subprocess on 127.0.0.1 (it binds port 0 and prints it), gets its
 cookie from its own ``/login`` route (the ticket is the suite's typical one: a 16-character
 user id, two tokens, short user data, sha512, bound to 127.0.0.1), is checked (the cookie
-gives 200 and the user id, no cookie gives 401), then loaded by ``wrk -t1 -cC -dDs`` with that
-cookie, ``--rounds`` times with the configurations interleaved; it prints the best and the
-median round of each, and each against no authentication on the same server.
+gives 200 and the user id, no cookie gives 401), warmed up (``--warmup`` seconds of load, not
+recorded), then loaded by ``wrk -t1 -cC -dDs`` with that cookie, ``--rounds`` times with the
+configurations interleaved (each round starts at another configuration and alternates
+direction). With ``taskset`` and two CPUs, every server is pinned to the first CPU and wrk to
+the second (``--no-pin``: not), so that wrk and the server do not take turns on one CPU.
+
+For each configuration it prints the best and the median round's requests per second, and
+the ratio to no authentication on the same server computed within each round (median, lowest,
+highest): on a machine shared with other work, load changes between rounds, and a ratio of
+two runs seconds apart is steadier than a ratio of two medians. It also reads the server
+process's CPU time around each wrk run (Linux ``/proc/PID/task/*/schedstat``) and prints CPU
+microseconds per request: time spent waiting for a CPU is not in it, so it is the steadiest
+figure on a busy machine.
 Everything is bounded: traffic goes to 127.0.0.1 only, each wrk run stops after its duration,
 the whole run stops starting rounds after ``--max-seconds``, and each server exits after
 ``--server-lifetime`` seconds or when its parent is gone. Servers are stopped by PID.
@@ -48,9 +60,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _bench
 
 HOST = "127.0.0.1"
-ASGI = ("asgi-none", "asgi-guard-compiled", "asgi-guard-pure", "asgi-session")
+ASGI = ("asgi-none", "asgi-none-cookie", "asgi-guard-compiled", "asgi-guard-pure", "asgi-session")
 AIOHTTP = (
     "aiohttp-none",
+    "aiohttp-none-cookie",
     "aiohttp-middleware",
     "aiohttp-guard-compiled",
     "aiohttp-guard-pure",
@@ -238,10 +251,11 @@ def serve_aiohttp(config, lifetime):
 
 
 class Server:
-    def __init__(self, config, lifetime):
+    def __init__(self, config, lifetime, cpu=None):
         self.config = config
+        pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve", config, "--server-lifetime", str(lifetime)],
+            [*pin, sys.executable, __file__, "--serve", config, "--server-lifetime", str(lifetime)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -304,6 +318,11 @@ def prepare(server):
     name = COOKIE_NAME.get(server.config, "auth_tkt")
     if server.config.endswith(("-none", "-middleware")):
         server.cookie = None
+    elif server.config.endswith("-none-cookie"):
+        # No authentication, but the request carries the guard's cookie all the same: what
+        # the server itself spends on receiving that header.
+        cookie = _guard("pure").remember(_bench.USER_ID, _bench.TOKENS, _bench.USER_DATA, peer=HOST)
+        server.cookie = cookie.split(";", 1)[0]
     else:
         cookies = [
             h.split(";", 1)[0] for h in headers.get_all("Set-Cookie") or [] if h.startswith(name + "=")
@@ -312,81 +331,161 @@ def prepare(server):
         server.cookie = cookies[0]
     status, _, body = get(server.port, "/", server.cookie)
     assert (status, body) == (200, _bench.USER_ID), f"{server.config}: the cookie gave {status} {body!r}"
-    if server.cookie is not None:
+    if server.cookie is not None and not server.config.endswith("-none-cookie"):
         status, _, body = get(server.port, "/")
         assert status == 401, f"{server.config}: no cookie gave {status} {body!r}"
 
 
-def load_wrk(server, args):
-    cmd = ["wrk", "-t1", f"-c{args.concurrency}", f"-d{args.duration}s", "--timeout", "2s"]
+def _cpu_ns(pid):
+    """CPU time the process has used so far, in nanoseconds (every thread; Linux schedstat),
+    or None where /proc does not tell."""
+    total = 0
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            total += int((task / "schedstat").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return total
+
+
+def load_wrk(server, args, cpu=None, duration=None):
+    """One wrk run against ``server``: (requests per second, the server's CPU microseconds
+    per request or None)."""
+    duration = duration or args.duration
+    pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
+    cmd = [*pin, "wrk", "-t1", f"-c{args.concurrency}", f"-d{duration}s", "--timeout", "2s"]
     if server.cookie:
         cmd += ["-H", f"Cookie: {server.cookie}"]
     cmd.append(f"http://{HOST}:{server.port}/")
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 15)
+    cpu_before = _cpu_ns(server.proc.pid)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 15)
+    cpu_after = _cpu_ns(server.proc.pid)
     out = proc.stdout
     match = re.search(r"Requests/sec:\s*([\d.]+)", out)
-    if proc.returncode != 0 or not match:
+    count = re.search(r"(\d+) requests in", out)
+    if proc.returncode != 0 or not match or not count:
         raise RuntimeError(f"wrk failed ({proc.returncode}): {out}{proc.stderr}")
     errors = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", out)
     if errors:
         raise RuntimeError(f"{server.config}: wrk saw {errors.group(1)} non-2xx responses\n{out}")
-    return float(match.group(1))
+    cpu_us = None
+    if cpu_before is not None and cpu_after is not None and int(count.group(1)):
+        cpu_us = (cpu_after - cpu_before) / int(count.group(1)) / 1000
+    return float(match.group(1)), cpu_us
+
+
+def _bare_app(config):
+    """The middleware of an ASGI configuration around an app that only answers 200 (no
+    Starlette), so that what is timed is the middleware itself."""
+    body = {"type": "http.response.body", "body": b"ok"}
+    start = {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]}
+
+    async def bare(scope, receive, send):
+        await send(start)
+        await send(body)
+
+    if config.startswith("asgi-guard-"):
+        from ticket_auth.guard.asgi import TicketAuthMiddleware
+
+        return TicketAuthMiddleware(bare, _guard(config.rsplit("-", 1)[1]))
+    if config == "asgi-session":
+        from starlette.middleware.sessions import SessionMiddleware
+
+        return SessionMiddleware(bare, secret_key=_bench.SECRET.hex(), https_only=False)
+    return bare
 
 
 def in_process(configs, repeats, requests):
-    """Microseconds per request of each ASGI configuration's app called directly (no server,
-    no network): the CPU the middleware adds, best of ``repeats`` loops of ``requests``. Far
-    less sensitive to other load on the machine than requests per second."""
-    results = {}
-    for config in configs:
-        app = asgi_app(config)
-        sent = []
+    """Microseconds per request of each ASGI configuration called directly (no server, no
+    network): the CPU the middleware adds. Two apps per configuration: the Starlette app the
+    servers run ("app"), and the middleware alone around an app that only answers 200
+    ("middleware"), and that again without a cookie ("no cookie"). The loops of all configurations are interleaved, ``repeats`` rounds of
+    ``requests`` requests each, so that other load on the machine hits them alike; returns
+    {(config, "app", "middleware" or "no cookie"): [microseconds per request of each round]}. The cookie
+    is the one the Starlette app's /login/ sets (for asgi-session, a session holding the user)."""
+    import itertools
 
-        async def send(message, sent=sent):
-            sent.append(message)
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
 
-        async def receive():
-            return {"type": "http.request", "body": b"", "more_body": False}
+    def scope(path, cookie):
+        headers = [(b"host", b"127.0.0.1"), (b"user-agent", b"wrk"), (b"accept", b"*/*")]
+        if cookie:
+            headers.append((b"cookie", cookie.encode("latin-1")))
+        return {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "root_path": "",
+            "query_string": b"",
+            "headers": headers,
+            "client": (HOST, 50000),
+            "server": (HOST, 8000),
+        }
 
-        def scope(path, cookie):
-            headers = [(b"host", b"127.0.0.1")]
-            if cookie:
-                headers.append((b"cookie", cookie.encode("latin-1")))
-            return {
-                "type": "http",
-                "asgi": {"version": "3.0"},
-                "http_version": "1.1",
-                "method": "GET",
-                "scheme": "http",
-                "path": path,
-                "raw_path": path.encode(),
-                "root_path": "",
-                "query_string": b"",
-                "headers": headers,
-                "client": (HOST, 50000),
-                "server": (HOST, 8000),
-            }
+    async def run():
+        loops = {}
+        for config in configs:
+            app = asgi_app(config)
+            sent = []
 
-        async def run(app=app, sent=sent, config=config):
+            async def send(message, sent=sent):
+                sent.append(message)
+
             await app(scope("/login/", None), receive, send)
             start = next(m for m in sent if m["type"] == "http.response.start")
             cookies = [
                 v.decode("latin-1").split(";", 1)[0] for k, v in start["headers"] if k == b"set-cookie"
             ]
-            the_scope = scope("/", cookies[0] if cookies else None)
-            best = float("inf")
-            for _ in range(repeats):
+            with_cookie = scope("/", cookies[0] if cookies else None)
+            bare = _bare_app(config)
+            for kind, target, the_scope in (
+                ("app", app, with_cookie),
+                ("middleware", bare, with_cookie),
+                ("no cookie", bare, scope("/", None)),
+            ):
                 sent.clear()
-                t0 = time.perf_counter()
-                for _ in range(requests):
-                    await app(dict(the_scope), receive, send)
-                best = min(best, (time.perf_counter() - t0) / requests)
+                await target(dict(the_scope), receive, send)
                 status = next(m for m in sent if m["type"] == "http.response.start")["status"]
-                assert status == 200, f"{config}: {status}"
-            return best * 1e6
+                assert status == 200, f"{config} ({kind}): {status}"
+                if config.startswith("asgi-guard-"):
+                    assert not any(k == b"set-cookie" for k, _ in sent[0]["headers"]), "reissued?"
+                    assert kind == "no cookie" or bare.guard.check(cookies[0], peer=HOST).reason == "ok"
+                loops[config, kind] = (target, the_scope, send, sent)
+        results = {key: [] for key in loops}
+        for _, (key, (target, the_scope, send, sent)) in itertools.product(range(repeats), loops.items()):
+            sent.clear()
+            t0 = time.perf_counter()
+            for _ in range(requests):
+                await target(dict(the_scope), receive, send)
+            results[key].append((time.perf_counter() - t0) / requests * 1e6)
+        return results
 
-        results[config] = asyncio.run(run())
-    return results
+    return asyncio.run(run())
+
+
+def print_in_process(figures, repeats, requests):
+    print(
+        f"in process: each ASGI configuration called directly, {repeats} interleaved rounds x "
+        f"{requests} requests; microseconds per request (best round, median round)"
+    )
+    for kind, label in (
+        ("app", "the Starlette app"),
+        ("middleware", "the middleware alone (around an app that only answers 200)"),
+        ("no cookie", "the middleware alone, a request without a cookie"),
+    ):
+        print(f"{label}:")
+        base = figures.get(("asgi-none", kind))
+        for (config, k), values in figures.items():
+            if k != kind:
+                continue
+            best, median = min(values), statistics.median(values)
+            extra = f"  ({best - min(base):+.1f} / {median - statistics.median(base):+.1f} vs asgi-none)"
+            print(f"  {config:<24}{best:>7.2f}{median:>8.2f} us/request{extra if base else ''}")
 
 
 def parse_args(argv):
@@ -394,22 +493,31 @@ def parse_args(argv):
     parser.add_argument(
         "--configs", default=",".join(CONFIGS), help="comma-separated, from: " + ", ".join(CONFIGS)
     )
-    parser.add_argument("--duration", type=int, default=3, help="seconds per wrk run")
+    parser.add_argument("--duration", type=int, default=2, help="seconds per wrk run")
     parser.add_argument("--concurrency", type=int, default=32, help="wrk connections")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds, configurations interleaved; best kept")
-    parser.add_argument("--max-seconds", type=float, default=150, help="start no round after this")
-    parser.add_argument("--server-lifetime", type=float, default=300, help="a server exits after this")
+    parser.add_argument("--rounds", type=int, default=10, help="rounds, configurations interleaved")
+    parser.add_argument("--warmup", type=int, default=1, help="seconds of unrecorded load per server first")
+    parser.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="do not pin the servers to the first CPU and wrk to the second (taskset)",
+    )
+    parser.add_argument("--max-seconds", type=float, default=400, help="start no wrk run after this")
+    parser.add_argument("--server-lifetime", type=float, default=600, help="a server exits after this")
     parser.add_argument("--json", metavar="OUT", help="also write the results as JSON")
-    parser.add_argument("--smoke", action="store_true", help="1 s, 1 round, 8 connections")
+    parser.add_argument("--smoke", action="store_true", help="1 s, 1 round, 8 connections, no warm-up")
     parser.add_argument(
         "--in-process",
         action="store_true",
         help="instead of servers: microseconds per request of the ASGI apps called directly",
     )
+    parser.add_argument(
+        "--in-process-rounds", type=int, default=25, metavar="N", help="--in-process: rounds (default 25)"
+    )
     parser.add_argument("--serve", metavar="CONFIG", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.smoke:
-        args.duration, args.rounds, args.concurrency = 1, 1, 8
+        args.duration, args.rounds, args.concurrency, args.warmup = 1, 1, 8, 0
     return args
 
 
@@ -419,12 +527,12 @@ def main(argv=None):
         (serve_asgi if args.serve in ASGI else serve_aiohttp)(args.serve, args.server_lifetime)
         return 0
     if args.in_process:
-        repeats, requests = (2, 200) if args.smoke else (15, 2000)
-        figures = in_process(list(ASGI), repeats, requests)
-        print(f"in process: the ASGI app called directly, best of {repeats} x {requests} requests")
-        for config, micros in figures.items():
-            extra = micros - figures["asgi-none"]
-            print(f"{config:<26}{micros:>8.1f} us/request  ({extra:+.1f} us vs asgi-none)")
+        repeats, requests = (2, 200) if args.smoke else (args.in_process_rounds, 2000)
+        wanted = {name.strip() for name in args.configs.split(",")}
+        configs = [config for config in ASGI if config in wanted and not config.endswith("-none-cookie")]
+        if "asgi-none" not in configs:
+            sys.exit("--in-process needs asgi-none among --configs")
+        print_in_process(in_process(configs, repeats, requests), repeats, requests)
         return 0
     if not shutil.which("wrk"):
         sys.exit("wrk is not on PATH (Debian: apt-get install wrk)")
@@ -433,59 +541,153 @@ def main(argv=None):
     unknown = set(configs) - set(CONFIGS)
     if unknown:
         sys.exit(f"unknown configurations: {', '.join(sorted(unknown))}")
+    pin = _pinning(args)
     print(
-        f"e2e guard: wrk -t1 -c{args.concurrency} -d{args.duration}s on {HOST}, {args.rounds} round(s)",
+        f"e2e guard: wrk -t1 -c{args.concurrency} -d{args.duration}s on {HOST}, {args.rounds} round(s), "
+        + (f"servers on CPU {pin[0]}, wrk on CPU {pin[1]} (taskset)" if pin else "no CPU pinning"),
         flush=True,
     )
     servers = []
-    results = {config: [] for config in configs}
+    rounds = []  # one {config: requests per second} per round
+    cpu_rounds = []  # one {config: the server's CPU microseconds per request} per round
     try:
         for config in configs:
-            servers.append(Server(config, args.server_lifetime))
+            servers.append(Server(config, args.server_lifetime, pin[0] if pin else None))
         for server in servers:
             server.wait_port(timeout=30)
             prepare(server)
+            if args.warmup:
+                load_wrk(server, args, pin[1] if pin else None, duration=args.warmup)  # not recorded
         for round_no in range(args.rounds):
-            order = servers if round_no % 2 == 0 else servers[::-1]
+            # Each round starts at a different configuration and alternates direction, so that
+            # no configuration always runs first or always follows the same neighbour.
+            shift = round_no % len(servers)
+            order = servers[shift:] + servers[:shift]
+            if round_no % 2:
+                order.reverse()
+            rounds.append({})
+            cpu_rounds.append({})
             for server in order:
                 if time.monotonic() - started + args.duration + 5 > args.max_seconds:
                     print(f"stopping early, --max-seconds {args.max_seconds:g} reached", flush=True)
                     break
-                rps = load_wrk(server, args)
-                results[server.config].append(rps)
-                print(f"  round {round_no + 1}: {server.config:<24}{rps:>10.0f} requests/s", flush=True)
+                rps, cpu_us = load_wrk(server, args, pin[1] if pin else None)
+                rounds[-1][server.config] = rps
+                cpu_rounds[-1][server.config] = cpu_us
+                cpu = f"{cpu_us:>8.1f} server CPU us/request" if cpu_us is not None else ""
+                print(f"  round {round_no + 1}: {server.config:<24}{rps:>10.0f} requests/s{cpu}", flush=True)
             else:
                 continue
             break
     finally:
         for server in servers:
             server.stop()
-
-    best = {config: max(values) for config, values in results.items() if values}
-    median = {config: statistics.median(values) for config, values in results.items() if values}
-    print()
-    print(f"{'configuration':<26}{'best r/s':>10}{'vs none':>9}{'median r/s':>12}{'vs none':>9}")
-    for config in configs:
-        if config not in best:
-            print(f"{config:<26}{'not measured':>12}")
-            continue
-        none = "asgi-none" if config in ASGI else "aiohttp-none"
-        cells = []
-        for figures in (best, median):
-            ratio = f"{figures[config] / figures[none]:.1%}" if none in figures else "-"
-            cells.append(f"{figures[config]:>10.0f}{ratio:>9}")
-        print(f"{config:<26}{cells[0]}  {cells[1]}")
-    print(f"({len(next(iter(results.values()), []))} round(s); {time.monotonic() - started:.1f} s in all)")
+    summary = summarize(configs, rounds)
+    cpu_summary = summarize_cpu(configs, cpu_rounds)
+    print_summary(configs, summary, cpu_summary)
+    print(f"({len(rounds)} round(s); {time.monotonic() - started:.1f} s in all)")
     if args.json:
         Path(args.json).write_text(
             json.dumps(
-                {"rounds": results, "best": best, "median": median, "python": sys.version.split()[0]},
+                {
+                    "command": ["python", "benchmarks/e2e_guard.py", *(argv or sys.argv[1:])],
+                    "pinning": pin,
+                    "rounds": rounds,
+                    "summary": summary,
+                    "cpu_us_per_request_rounds": cpu_rounds,
+                    "cpu_summary": cpu_summary,
+                    "python": sys.version.split()[0],
+                },
                 indent=2,
             )
             + "\n",
             encoding="utf-8",
         )
     return 0
+
+
+def _pinning(args):
+    """(server CPU, wrk CPU) when pinning is wanted and possible, else None."""
+    if args.no_pin or not shutil.which("taskset") or len(os.sched_getaffinity(0)) < 2:
+        return None
+    first, second = sorted(os.sched_getaffinity(0))[:2]
+    return first, second
+
+
+def _baseline(config):
+    return "asgi-none" if config in ASGI else "aiohttp-none"
+
+
+def summarize(configs, rounds):
+    """Per configuration: best and median requests per second, and the ratio to no
+    authentication on the same server computed within each round (both measured in that
+    round), with its median, minimum and maximum."""
+    summary = {}
+    for config in configs:
+        values = [r[config] for r in rounds if config in r]
+        if not values:
+            continue
+        none = _baseline(config)
+        ratios = [r[config] / r[none] for r in rounds if config in r and none in r]
+        summary[config] = {
+            "best": max(values),
+            "median": statistics.median(values),
+            "ratios": ratios,
+            "median_ratio": statistics.median(ratios) if ratios else None,
+            "min_ratio": min(ratios) if ratios else None,
+            "max_ratio": max(ratios) if ratios else None,
+        }
+    return summary
+
+
+def summarize_cpu(configs, cpu_rounds):
+    """Per configuration: the server's CPU microseconds per request (median over rounds),
+    and the median over rounds of (that configuration's CPU per request minus no
+    authentication's, same round). Far steadier than requests per second on a busy machine:
+    time the server waits for a CPU is not counted."""
+    summary = {}
+    for config in configs:
+        values = [r[config] for r in cpu_rounds if r.get(config) is not None]
+        if not values:
+            continue
+        none = _baseline(config)
+        extra = [r[config] - r[none] for r in cpu_rounds if r.get(config) is not None and r.get(none)]
+        summary[config] = {
+            "median_us": statistics.median(values),
+            "min_us": min(values),
+            "median_extra_us": statistics.median(extra) if extra else None,
+        }
+    return summary
+
+
+def print_summary(configs, summary, cpu_summary):
+    print()
+    print(
+        f"{'configuration':<26}{'best r/s':>10}{'median r/s':>12}{'ratio to none':>15}{'(min - max)':>18}"
+        f"{'CPU us/req':>12}{'(extra)':>9}{'CPU ratio':>11}"
+    )
+    for config in configs:
+        if config not in summary:
+            print(f"{config:<26}{'not measured':>12}")
+            continue
+        row = summary[config]
+        ratio = f"{row['median_ratio']:.1%}" if row["median_ratio"] is not None else "-"
+        spread = f"({row['min_ratio']:.1%} - {row['max_ratio']:.1%})" if row["ratios"] else ""
+        cpu = cpu_summary.get(config)
+        cells = ""
+        if cpu:
+            none = cpu_summary.get(_baseline(config))
+            extra = f"{cpu['median_extra_us']:+.1f}" if cpu["median_extra_us"] is not None else "-"
+            cpu_ratio = f"{none['median_us'] / cpu['median_us']:.1%}" if none else "-"
+            cells = f"{cpu['median_us']:>12.1f}{extra:>9}{cpu_ratio:>11}"
+        print(f"{config:<26}{row['best']:>10.0f}{row['median']:>12.0f}{ratio:>15}{spread:>18}{cells}")
+    print(
+        "ratio to none: requests per second against no authentication on the same server in the\n"
+        "same round, median over rounds (and the lowest and highest round); CPU us/req: the\n"
+        "server process's CPU time per request, median over rounds (extra: minus no\n"
+        "authentication's in the same round, median); CPU ratio: none's CPU per request over\n"
+        "this one's, the throughput ratio a server that had its CPU to itself would show."
+    )
 
 
 if __name__ == "__main__":

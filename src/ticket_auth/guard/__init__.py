@@ -173,6 +173,28 @@ def parse_cookie_header(header: str, name: str) -> list[str]:
     return values
 
 
+def _cookie_values(header: str, name: str) -> list[str]:
+    """``parse_cookie_header(header, name)``, without splitting the whole header when ``name``
+    occurs in it at most once (a browser's Cookie header often carries a dozen cookies).
+
+    The same result for every input: a part whose key is ``name`` contains ``name``, and
+    ``name`` (an HTTP token) contains no ``;`` or ``=``, so with no occurrence nothing matches,
+    and with one occurrence only the ``;``-delimited part around it can match. Two or more
+    occurrences (a duplicate, or the name inside another cookie's name or value) take the
+    full parse."""
+    if name not in header:
+        return []
+    if ";" not in header:  # one part: the whole header
+        key, sep, value = header.partition("=")
+        return [value.strip(" \t")] if sep and key.strip(" \t") == name else []
+    if header.count(name) != 1:
+        return parse_cookie_header(header, name)
+    at = header.find(name)
+    end = header.find(";", at)
+    key, sep, value = header[header.rfind(";", 0, at) + 1 : end if end >= 0 else None].partition("=")
+    return [value.strip(" \t")] if sep and key.strip(" \t") == name else []
+
+
 def _is_quoted_text(text: str) -> bool:
     """Printable ASCII without '"', ',', ';' or '\\' (RFC 6265 cookie-octets, and space).
 
@@ -188,6 +210,11 @@ def _is_quoted_text(text: str) -> bool:
     )
 
 
+def _is_quoted_text_or_comma(text: str) -> bool:
+    """``_is_quoted_text``, but for commas, which it allows (a text known to have no backslash)."""
+    return text.isascii() and text.isprintable() and '"' not in text and ";" not in text
+
+
 def _is_bare_value(text: str) -> bool:
     """A non-empty run of RFC 6265 cookie-octets."""
     return bool(text) and " " not in text and _is_quoted_text(text)
@@ -200,11 +227,18 @@ def _decode_cookie_value(value: str) -> str | None:
     if len(value) < 2 or value[-1] != '"':
         return None
     body = value[1:-1]
+    if "\\" not in body:
+        return body if _is_quoted_text(body) else None
     # Fast path: what this guard and aiohttp write for a 0.1.4-format ticket with tokens,
-    # whose only character needing an escape is the comma between tokens.
-    plain = body.replace("\\054", "")
-    if "\\" not in plain:
-        return body.replace("\\054", ",") if _is_quoted_text(plain) else None
+    # whose only character needing an escape is the comma between tokens. When no backslash
+    # is left once every "\\054" is a comma, the body is quoted text with those escapes only
+    # if it has no comma of its own and the result passes the quoted-text test but for the
+    # commas just put in (one replace, one scan).
+    ticket = body.replace("\\054", ",")
+    if "\\" not in ticket:
+        if "," in body:
+            return None
+        return ticket if _is_quoted_text_or_comma(ticket) else None
     # Text and escapes alternate: [text, escape, text, ..., text]. Every text must be plain
     # quoted-string characters (so a stray backslash or quote fails); no nested repetition,
     # so the time is linear in the value's length whatever it holds.
@@ -289,6 +323,10 @@ def client_address(
 
 def _trusted(address: IPAddress, networks: tuple[IPNetwork, ...]) -> bool:
     return any(address.version == net.version and address in net for net in networks)
+
+
+# What a request without a cookie gets where no path is protected (a NamedTuple: immutable).
+_ANONYMOUS = CheckResult(None, NO_COOKIE)
 
 
 class TicketGuard:
@@ -482,8 +520,26 @@ class TicketGuard:
         query, for the back link; ``peer``: the address of the connection's other end;
         ``forwarded``: the value of ``forwarded_header`` (read only from trusted proxies).
         """
-        now = self._clock() if now is None else now
-        identity, reason, set_cookie = self._identify(cookie_header, peer, forwarded, now)
+        return self._check(cookie_header, path, target, peer, forwarded, now)
+
+    def _check(
+        self,
+        cookie_header: str | None,
+        path: str,
+        target: str | None,
+        peer: str | None,
+        forwarded: str | None,
+        now: float | None = None,
+    ) -> CheckResult:
+        """``check`` with positional arguments: what the adapters call for every request."""
+        if cookie_header:
+            if now is None:
+                now = self._clock()
+            identity, reason, set_cookie = self._identify(cookie_header, peer, forwarded, now)
+        elif not self._protect:
+            return _ANONYMOUS  # no cookie, nothing protected: the same (immutable) answer
+        else:
+            identity, reason, set_cookie = None, NO_COOKIE, None
         required = self.required_tokens(path) if self._protect else None
         if required is None:
             return _new_tuple(CheckResult, (identity, reason, set_cookie, 0, None))
@@ -496,19 +552,17 @@ class TicketGuard:
         return CheckResult(identity, reason, set_cookie)
 
     def _identify(
-        self, cookie_header: str | None, peer: str | None, forwarded: str | None, now: float
+        self, cookie_header: str, peer: str | None, forwarded: str | None, now: float
     ) -> tuple[Identity | None, str, str | None]:
-        if not cookie_header:
-            return None, NO_COOKIE, None
         try:
-            values = parse_cookie_header(cookie_header, self.cookie_name)
+            values = _cookie_values(cookie_header, self.cookie_name)
         except Exception:  # noqa: BLE001 - any odd header is a refusal, never a server error
             return None, MALFORMED_COOKIE, None
         if not values:
             return None, NO_COOKIE, None
         if len(values) > 1:
             return None, DUPLICATE_COOKIE, None
-        (value,) = values
+        value = values[0]
         if len(value) > self.max_cookie_length:
             return None, OVERSIZED_COOKIE, None
         ticket = _decode_cookie_value(value)
@@ -524,7 +578,7 @@ class TicketGuard:
             if client_ip is None:
                 return None, BAD_CLIENT_ADDRESS, None
         try:
-            info = self.factory.validate(ticket, client_ip=client_ip, now=now)
+            info = self._factory.validate(ticket, client_ip=client_ip, now=now)
         except TicketExpired:
             return None, EXPIRED, None
         except TicketDigestError:

@@ -64,12 +64,12 @@ def _forwarded(request: web.Request, guard: TicketGuard) -> str | None:
 
 def check_request(guard: TicketGuard, request: web.Request) -> CheckResult:
     """The guard's decision for an aiohttp request."""
-    return guard.check(
+    return guard._check(
         _cookie_header(request),
-        path=request.path if guard.protects_paths else "/",  # yarl parses it: only when needed
-        target=request.raw_path if guard.login_url is not None else None,
-        peer=request.remote,
-        forwarded=_forwarded(request, guard),
+        request.path if guard.protects_paths else "/",  # yarl parses it: only when needed
+        request.raw_path if guard.login_url is not None else None,
+        request.remote if guard.bind_ip else None,  # the guard reads the peer only to bind tickets
+        _forwarded(request, guard) if guard.bind_ip else None,
     )
 
 

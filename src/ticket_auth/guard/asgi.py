@@ -71,13 +71,20 @@ def _target(scope: Scope) -> str:
 
 def check_scope(guard: TicketGuard, scope: Scope) -> CheckResult:
     """The guard's decision for an HTTP or websocket scope."""
-    cookie, forwarded = _headers(scope, guard)
-    return guard.check(
+    if guard.trusted_proxies:
+        cookie, forwarded = _headers(scope, guard)
+    else:  # the usual case: only the Cookie header(s), joined as _headers joins them
+        cookie = forwarded = None
+        for name, value in scope.get("headers", ()):
+            if name == b"cookie":
+                text = value.decode("latin-1")
+                cookie = text if cookie is None else cookie + "; " + text
+    return guard._check(
         cookie,
-        path=scope.get("path", "/"),
-        target=_target(scope) if guard.login_url is not None else None,
-        peer=_peer(scope),
-        forwarded=forwarded,
+        scope.get("path", "/"),
+        _target(scope) if guard.login_url is not None else None,
+        _peer(scope) if guard.bind_ip else None,  # the guard reads the peer only to bind tickets
+        forwarded,
     )
 
 

@@ -66,12 +66,12 @@ def _target(environ: Environ) -> str:
 def check_environ(guard: TicketGuard, environ: Environ) -> CheckResult:
     """The guard's decision for a WSGI environ."""
     forwarded = environ.get(_forwarded_key(guard)) if guard.trusted_proxies else None
-    return guard.check(
+    return guard._check(
         environ.get("HTTP_COOKIE"),
-        path=_path(environ) if guard.protects_paths else "/",
-        target=_target(environ) if guard.login_url is not None else None,
-        peer=environ.get("REMOTE_ADDR"),
-        forwarded=forwarded,
+        _path(environ) if guard.protects_paths else "/",
+        _target(environ) if guard.login_url is not None else None,
+        environ.get("REMOTE_ADDR") if guard.bind_ip else None,  # read only to bind tickets
+        forwarded,
     )
 
 
