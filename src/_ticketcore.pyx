@@ -2,7 +2,8 @@
 # cython: freethreading_compatible=True
 # cython: embedsignature=True
 """The compiled core: ``TicketFactory`` with parsing, digest input assembly, quoting, hex
-and constant-time comparison in C. Hashing stays in hashlib.
+and constant-time comparison in C. Hashing calls OpenSSL's EVP functions directly where
+hashlib itself uses OpenSSL, and hashlib otherwise (``_ticketlib/hashing.pxi``).
 
 It behaves exactly like ``ticket_auth._ticketcore_py`` (same results, errors and messages;
 the shared test suite runs against both). The order of the checks is documented in
@@ -22,6 +23,7 @@ Safety notes for reviewers:
 
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.float cimport PyFloat_AS_DOUBLE
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.object cimport PyTypeObject
 from cpython.ref cimport Py_DECREF, Py_INCREF, PyObject
@@ -130,8 +132,6 @@ cdef extern from *:
         return i;
     }
 
-    /* Constant time in the position of the first difference: every byte is read, and the
-       volatile accumulator keeps the compiler from turning the loop into an early exit. */
     /* A TicketInfo (a tuple subclass with no fields of its own, checked at import) built the
        way tuple.__new__(TicketInfo, items) builds it, without the Python-level call. */
     static PyObject *ta_make_info(PyTypeObject *tp, PyObject *digest, PyObject *user_id,
@@ -271,21 +271,11 @@ cdef extern from *:
         }
         return exc;
     }
-
-    static int ta_equal_ct(const unsigned char *a, const unsigned char *b, Py_ssize_t n) {
-        volatile unsigned char acc = 0;
-        Py_ssize_t i;
-        for (i = 0; i < n; i++) {
-            acc |= (unsigned char)(a[i] ^ b[i]);
-        }
-        return acc == 0;
-    }
     """
     const unsigned char ta_class[256]
     const char ta_hex_lower[16]
     const unsigned char ta_lower_hex_value[256]
     const char ta_hex_upper[16]
-    int ta_equal_ct(const unsigned char* a, const unsigned char* b, Py_ssize_t n) noexcept nogil
     int ta_quoted_utf8_valid(const unsigned char* p, Py_ssize_t i, Py_ssize_t end) noexcept nogil
     int ta_utf8_valid(const unsigned char* p, Py_ssize_t n) noexcept nogil
     Py_ssize_t ta_safe_prefix(const unsigned char* p, Py_ssize_t n) noexcept nogil
@@ -714,6 +704,9 @@ cdef Py_ssize_t _ip_prefix(object client_ip, unsigned char* out) except -1:
     return n
 
 
+include "_ticketlib/hashing.pxi"
+
+
 cdef bytes _inner_input(const unsigned char* prefix, Py_ssize_t prefix_len, unsigned long timestamp,
                         bytes secret, const unsigned char* fields, Py_ssize_t fields_len,
                         Py_ssize_t bang1, Py_ssize_t bang2):
@@ -769,21 +762,19 @@ cdef bytes _nested_digest(object constructor, Py_ssize_t digest_size, bytes inne
     return _checked_digest(constructor(outer_input), digest_size)
 
 
-cdef Py_ssize_t _match_secret(object constructor, Py_ssize_t digest_size, tuple secrets,
+cdef Py_ssize_t _match_secret(const ta_evp* evp, object constructor, Py_ssize_t digest_size, tuple secrets,
                               const unsigned char* prefix, Py_ssize_t prefix_len, unsigned long timestamp,
                               const unsigned char* fields, Py_ssize_t fields_len,
                               Py_ssize_t bang1, Py_ssize_t bang2, bint hex_inner,
                               const unsigned char* digest) except -2:
     """Index of the first secret whose digest equals ``digest`` (compared in constant time),
     or -1: then every secret has cost exactly one digest, whichever it was."""
+    cdef unsigned char expected[MAX_DIGEST]
     cdef Py_ssize_t index
     for index in range(len(secrets)):
-        secret = <bytes>secrets[index]
-        expected = _nested_digest(constructor, digest_size,
-                                  _inner_input(prefix, prefix_len, timestamp, secret, fields, fields_len,
-                                               bang1, bang2),
-                                  secret, hex_inner)
-        if ta_equal_ct(<const unsigned char*>PyBytes_AS_STRING(expected), digest, digest_size):
+        _digest_into(evp, constructor, digest_size, prefix, prefix_len, timestamp, <bytes>secrets[index],
+                     fields, fields_len, bang1, bang2, hex_inner, expected)
+        if ta_equal_ct_words(expected, digest, <size_t>digest_size):
             return index
     return -1
 
@@ -799,6 +790,7 @@ cdef class TicketFactory:
 
     cdef tuple _secrets                  # (secret, *fallback_secrets), all non-empty bytes
     cdef object _hash
+    cdef ta_evp _evp                     # the OpenSSL hash path; md == NULL: hashlib (_hash)
     cdef object _hashalg
     cdef Py_ssize_t _digest_size
     cdef Py_ssize_t _hex_len
@@ -813,6 +805,7 @@ cdef class TicketFactory:
         limit = check_max_length(max_length)
         if not 0 < digest_size <= MAX_DIGEST:
             raise ValueError("unsupported digest size")
+        _open_hash_path(&self._evp, constructor, hashalg, digest_size)
         self._secrets = secrets
         self._hash = constructor
         self._hashalg = hashalg
@@ -826,6 +819,15 @@ cdef class TicketFactory:
         if self._secrets is None:
             raise AttributeError(f"{type(self).__qualname__}.__init__ was not called: the factory has no secret")
         return 0
+
+    def __dealloc__(self):
+        ta_evp_close(&self._evp)
+
+    @property
+    def hash_path(self):
+        """``"openssl"`` when digests go straight to OpenSSL's EVP functions, ``"hashlib"``
+        when they go through hashlib (see the README's Benchmarks section)."""
+        return "openssl" if self._evp.md != NULL else "hashlib"
 
     def __repr__(self):
         return f"{type(self).__module__}.{type(self).__qualname__}(hashalg={self._hashalg!r})"
@@ -841,7 +843,7 @@ cdef class TicketFactory:
         cdef Py_ssize_t bang1, bang2, prefix_len, i, length
         cdef unsigned long until
         cdef unsigned char* d
-        cdef const unsigned char* raw
+        cdef unsigned char raw[MAX_DIGEST]
         self._ready()
         if valid_until is None:
             valid_until = int(_time.time()) + _DEFAULT_TIMEOUT
@@ -871,15 +873,14 @@ cdef class TicketFactory:
             prefix_len = _ip_prefix(client_ip, prefix)
             secret = <bytes>self._secrets[0]
             if encoding is _UTF8 or encoding in _ASCII_COMPATIBLE:
-                inner_input = _inner_input(prefix, prefix_len, until, secret, signed.data, signed.length,
-                                           bang1, bang2)
+                _digest_into(&self._evp, self._hash, self._digest_size, prefix, prefix_len, until, secret,
+                             signed.data, signed.length, bang1, bang2, False, raw)
             else:
                 data1 = PyUnicode_DecodeASCII(<const char*>signed.data, signed.length, NULL).replace(
                     "!", "\0").encode(encoding)
-                inner_input = _inner_input(prefix, prefix_len, until, secret,
-                                           <const unsigned char*>PyBytes_AS_STRING(data1),
-                                           PyBytes_GET_SIZE(data1), -1, -1)
-            digest = _nested_digest(self._hash, self._digest_size, inner_input, secret, False)
+                _digest_into(&self._evp, self._hash, self._digest_size, prefix, prefix_len, until, secret,
+                             <const unsigned char*>PyBytes_AS_STRING(data1), PyBytes_GET_SIZE(data1), -1, -1,
+                             False, raw)
             if signed.length > PY_SSIZE_T_MAX - self._hex_len - 8:
                 raise MemoryError()
             length = self._hex_len + 8 + signed.length
@@ -887,8 +888,7 @@ cdef class TicketFactory:
                 raise ValueError(_ticket_format.NEW_TOO_LONG_ERROR.format(length, self._max_length))
             ticket = PyUnicode_New(length, 127)
             d = <unsigned char*>PyUnicode_DATA(ticket)   # ASCII: one byte per character
-            raw = <const unsigned char*>PyBytes_AS_STRING(digest)
-            for i in range(self._digest_size):           # digest is digest_size long
+            for i in range(self._digest_size):           # raw holds digest_size bytes
                 d[2 * i] = ta_hex_lower[raw[i] >> 4]
                 d[2 * i + 1] = ta_hex_lower[raw[i] & 0x0F]
             d += self._hex_len
@@ -959,7 +959,7 @@ cdef class TicketFactory:
         prefix_len = _ip_prefix(client_ip, prefix)
         rest = parsed.rest
         if encoding is _UTF8 or encoding in _ASCII_COMPATIBLE:
-            matched = _match_secret(self._hash, self._digest_size, self._secrets, prefix, prefix_len,
+            matched = _match_secret(&self._evp, self._hash, self._digest_size, self._secrets, prefix, prefix_len,
                                     parsed.valid_until, p + rest, PyUnicode_GET_LENGTH(text) - rest,
                                     parsed.bang1 - rest, parsed.bang2 - rest, False, parsed.digest)
         else:
@@ -967,18 +967,21 @@ cdef class TicketFactory:
                 data1 = text[rest:].replace("!", "\0").encode(encoding)
             except UnicodeError:
                 raise _parse_error(ticket, _ticket_format.NOT_ENCODABLE) from None
-            matched = _match_secret(self._hash, self._digest_size, self._secrets, prefix, prefix_len,
+            matched = _match_secret(&self._evp, self._hash, self._digest_size, self._secrets, prefix, prefix_len,
                                     parsed.valid_until, <const unsigned char*>PyBytes_AS_STRING(data1),
                                     PyBytes_GET_SIZE(data1), -1, -1, False, parsed.digest)
         if matched < 0:
             raise _digest_error(ticket)
         if now is None:
-            now = _time.time()
-        valid_until = parsed.valid_until
-        if valid_until <= now:
+            now = _time.time()           # looked up per call: a patched time.time is honoured
+        if type(now) is float:           # as Python compares: valid_until < 2**32 is an exact double
+            if <double>parsed.valid_until <= PyFloat_AS_DOUBLE(now):
+                raise _expired_error(ticket)
+        elif parsed.valid_until <= now:  # an int or any other number: Python's own comparison
             raise _expired_error(ticket)
         # Only an accepted ticket pays for its TicketInfo.
-        return self._info(text, p, &parsed, valid_until, _TicketInfo if matched == 0 else _FallbackTicketInfo)
+        return self._info(text, p, &parsed, parsed.valid_until,
+                          _TicketInfo if matched == 0 else _FallbackTicketInfo)
 
     def parse(self, ticket):
         """Return the ticket's ``TicketInfo`` without checking the digest or the time."""
@@ -991,6 +994,7 @@ cdef class TicketFactory:
 # --- mod_auth_tkt -----------------------------------------------------------------------------------
 
 cdef unsigned long long _MASK32 = 0xFFFFFFFF
+cdef double _TWO_62 = 4611686018427387904.0    # 2**62: a float below it in size fits a long long
 
 
 cdef bytes _authtkt_field(object value, str what, bint forbid_bang):
@@ -1047,6 +1051,7 @@ cdef class AuthTktFactory:
 
     cdef tuple _secrets
     cdef object _hash
+    cdef ta_evp _evp                     # the OpenSSL hash path; md == NULL: hashlib (_hash)
     cdef object _digest
     cdef Py_ssize_t _digest_size
     cdef Py_ssize_t _hex_len
@@ -1057,11 +1062,13 @@ cdef class AuthTktFactory:
         if self._secrets is not None:
             raise TypeError(_ticket_format.REINIT_ERROR.format(type(self).__qualname__))
         secrets = check_secrets(secret, fallback_secrets)
-        constructor, digest_size = resolve_hashalg(_authtkt_format.check_digest(digest))
+        hashalg = _authtkt_format.check_digest(digest)
+        constructor, digest_size = resolve_hashalg(hashalg)
         timeout = _authtkt_format.check_timeout(timeout)
         limit = check_max_length(max_length)
         if not 0 < digest_size <= MAX_DIGEST:
             raise ValueError("unsupported digest size")
+        _open_hash_path(&self._evp, constructor, hashalg, digest_size)
         self._secrets = secrets
         self._hash = constructor
         self._digest = digest
@@ -1075,6 +1082,14 @@ cdef class AuthTktFactory:
             raise AttributeError(f"{type(self).__qualname__}.__init__ was not called: the factory has no secret")
         return 0
 
+    def __dealloc__(self):
+        ta_evp_close(&self._evp)
+
+    @property
+    def hash_path(self):
+        """``"openssl"`` or ``"hashlib"``, as ``TicketFactory.hash_path``."""
+        return "openssl" if self._evp.md != NULL else "hashlib"
+
     def __repr__(self):
         return f"{type(self).__module__}.{type(self).__qualname__}(digest={self._digest!r}, timeout={self._timeout})"
 
@@ -1086,7 +1101,7 @@ cdef class AuthTktFactory:
         cdef unsigned char ip4[4]
         cdef unsigned long ts
         cdef Py_ssize_t i, uid_len, tokens_len, data_len, middle, length, out_len, size
-        cdef const unsigned char* digest
+        cdef unsigned char digest[MAX_DIGEST]
         cdef unsigned char* d
         cdef unsigned char* src
         cdef unsigned long group
@@ -1115,11 +1130,8 @@ cdef class AuthTktFactory:
         fields = _authtkt_fields(<const unsigned char*>PyBytes_AS_STRING(uid), uid_len,
                                  <const unsigned char*>PyBytes_AS_STRING(token_text), tokens_len,
                                  <const unsigned char*>PyBytes_AS_STRING(data), data_len)
-        expected = _nested_digest(self._hash, self._digest_size,
-                                  _inner_input(ip4, 4, ts, secret, <const unsigned char*>PyBytes_AS_STRING(fields),
-                                               PyBytes_GET_SIZE(fields), -1, -1),
-                                  secret, True)
-        digest = <const unsigned char*>PyBytes_AS_STRING(expected)
+        _digest_into(&self._evp, self._hash, self._digest_size, ip4, 4, ts, secret,
+                     <const unsigned char*>PyBytes_AS_STRING(fields), PyBytes_GET_SIZE(fields), -1, -1, True, digest)
         # The tokens part is omitted when there are none, unless the data holds a '!'.
         middle = 2 + tokens_len if tokens_len or memchr(PyBytes_AS_STRING(data), c'!', <size_t>data_len) != NULL else 1
         length = self._hex_len + 8 + uid_len + middle + data_len
@@ -1303,13 +1315,13 @@ cdef class AuthTktFactory:
         v = <const unsigned char*>PyBytes_AS_STRING(ticket)
         n = PyBytes_GET_SIZE(ticket)
         if parsed.second >= 0:                   # UID!TOKENS!DATA: the separators become NUL
-            matched = _match_secret(self._hash, self._digest_size, self._secrets, ip4, 4, parsed.timestamp,
+            matched = _match_secret(&self._evp, self._hash, self._digest_size, self._secrets, ip4, 4, parsed.timestamp,
                                     v + parsed.rest, n - parsed.rest, parsed.first - parsed.rest,
                                     parsed.second - parsed.rest, True, parsed.digest)
         else:                                    # UID!DATA: hashed as UID NUL NUL DATA
             fields = _authtkt_fields(v + parsed.rest, parsed.first - parsed.rest, v, 0,
                                      v + parsed.first + 1, n - parsed.first - 1)
-            matched = _match_secret(self._hash, self._digest_size, self._secrets, ip4, 4, parsed.timestamp,
+            matched = _match_secret(&self._evp, self._hash, self._digest_size, self._secrets, ip4, 4, parsed.timestamp,
                                     <const unsigned char*>PyBytes_AS_STRING(fields), PyBytes_GET_SIZE(fields),
                                     -1, -1, True, parsed.digest)
         if matched < 0:
@@ -1317,7 +1329,13 @@ cdef class AuthTktFactory:
         if self._timeout:
             if now is None:
                 now = _time.time()
-            if <object>((parsed.timestamp + self._timeout) & _MASK32) < (int(now) & _MAX_VALID_UNTIL):
+            if type(now) is float and -_TWO_62 < PyFloat_AS_DOUBLE(now) < _TWO_62:
+                # int(now) & MAX_VALID_UNTIL in C: truncation toward zero, then the low 32 bits
+                # of the two's complement (what Python's & gives for a negative int too).
+                if ((parsed.timestamp + self._timeout) & _MASK32) < (
+                        <unsigned long long><long long>PyFloat_AS_DOUBLE(now) & _MASK32):
+                    raise _expired_error(cookie)
+            elif <object>((parsed.timestamp + self._timeout) & _MASK32) < (int(now) & _MAX_VALID_UNTIL):
                 raise _expired_error(cookie)
         return self._info(ticket, &parsed, _AuthTktInfo if matched == 0 else _FallbackAuthTktInfo)
 

@@ -598,24 +598,27 @@ def test_compiled_core_source_uses_constant_time_compare(compiled_core):
     if source_path is None:
         pytest.skip(f"Cython source not found at {candidates}")
     source = source_path.read_text()
-    start = source.find("static int ta_equal_ct(")
-    assert start >= 0, "ta_equal_ct is not defined in _ticketcore.pyx"
-    # The function up to its first return: the accumulator loop must come before it,
-    # with no way out of the loop but its end.
-    body = source[start : source.index("return", start)]
-    assert re.search(r"volatile\s+unsigned\s+char\s+acc\s*=\s*0", body)
-    loop = body[body.index("for (") :]
-    assert re.search(r"acc\s*\|=\s*\(unsigned char\)\s*\(\s*a\[i\]\s*\^\s*b\[i\]\s*\)", loop)
-    assert "break" not in loop and "goto" not in loop
-    assert re.search(r"return\s+acc\s*==\s*0", source[start : start + len(body) + 40])
-    # validate compares through _match_secret, which compares with ta_equal_ct only.
+    header = (source_path.parent / "_ticketlib" / "evp.h").read_text()
+    start = header.find("static int ta_equal_ct_words(")
+    assert start >= 0, "ta_equal_ct_words is not defined in _ticketlib/evp.h"
+    # The function up to its first return: both accumulator loops (eight bytes at a time,
+    # then the tail) come before it, with no way out of a loop but its end.
+    body = header[start : header.index("return", start)]
+    loops = body[body.index("for (") :]
+    assert re.search(r"acc\s*\|=\s*x\s*\^\s*y", loops)
+    assert re.search(r"acc\s*\|=\s*\(uint64_t\)\s*\(\s*a\[i\]\s*\^\s*b\[i\]\s*\)", loops)
+    assert loops.count('__asm__("" : "+r"(acc))') == 2  # the compiler cannot see acc's value
+    assert "break" not in loops and "goto" not in loops and "if (acc" not in loops
+    assert re.search(r"volatile\s+uint64_t\s+result\s*=\s*acc;\s*return\s+result\s*==\s*0", header[start:])
+    # validate compares through _match_secret, which compares with ta_equal_ct_words only.
     validate = re.search(r"\n    def validate\(.*?(?=\n    def |\Z)", source, re.S)
     assert validate and "_match_secret(" in validate.group(0)
     assert "memcmp" not in validate.group(0)
     match_secret = re.search(r"\ncdef Py_ssize_t _match_secret\(.*?(?=\n\n\n)", source, re.S)
-    assert match_secret and "ta_equal_ct(" in match_secret.group(0)
+    assert match_secret and "ta_equal_ct_words(" in match_secret.group(0)
     assert (
-        "memcmp" not in match_secret.group(0) and "==" not in match_secret.group(0).split("ta_equal_ct(")[1]
+        "memcmp" not in match_secret.group(0)
+        and "==" not in match_secret.group(0).split("ta_equal_ct_words(")[1]
     )
 
 

@@ -7,7 +7,7 @@ the stub against the built extension with ``mypy.stubtest``.
 
 from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv6Address
-from typing import NoReturn, SupportsIndex, TypeAlias
+from typing import Literal, NoReturn, SupportsIndex, TypeAlias
 
 from _typeshed import ConvertibleToInt, ReadableBuffer
 from typing_extensions import disjoint_base
@@ -33,6 +33,8 @@ class TicketFactory:
         fallback_secrets: Iterable[ReadableBuffer] = (),
         max_length: int | None = None,
     ) -> None: ...
+    @property
+    def hash_path(self) -> Literal["openssl", "hashlib"]: ...
     def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn: ...
     def new(
         self,
@@ -65,6 +67,8 @@ class AuthTktFactory:
         timeout: int = 7200,
         max_length: int | None = None,
     ) -> None: ...
+    @property
+    def hash_path(self) -> Literal["openssl", "hashlib"]: ...
     def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn: ...
     def new(
         self,

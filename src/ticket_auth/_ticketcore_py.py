@@ -25,7 +25,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run t
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
-    from typing import NoReturn, SupportsIndex, TypeAlias
+    from typing import Literal, NoReturn, SupportsIndex, TypeAlias
 
     from _typeshed import ConvertibleToInt, ReadableBuffer
 
@@ -146,6 +146,12 @@ class TicketFactory:
         )
         self._secrets, self._hash, self._hashalg = secrets, constructor, hashalg
         self._hex_len, self._pattern, self._max_length = hex_len, pattern, max_length
+
+    @property
+    def hash_path(self) -> Literal["openssl", "hashlib"]:
+        """How digests are computed: always ``"hashlib"`` in this core (the compiled core may
+        call OpenSSL directly, ``"openssl"``)."""
+        return "hashlib"
 
     def __repr__(self) -> str:
         return f"{type(self).__module__}.{type(self).__qualname__}(hashalg={self._hashalg!r})"
@@ -331,6 +337,11 @@ class AuthTktFactory:
         max_length = check_max_length(max_length)
         self._secrets, self._hash, self._digest = secrets, constructor, digest
         self._hex_len, self._timeout, self._max_length = 2 * digest_size, timeout, max_length
+
+    @property
+    def hash_path(self) -> Literal["openssl", "hashlib"]:
+        """Always ``"hashlib"`` in this core, as ``TicketFactory.hash_path``."""
+        return "hashlib"
 
     def __repr__(self) -> str:
         return f"{type(self).__module__}.{type(self).__qualname__}(digest={self._digest!r}, timeout={self._timeout})"

@@ -20,6 +20,7 @@ rm -rf "$build"
 mkdir -p "$build/src/ticket_auth"
 cp "$here/setup.py" "$here/pyproject.toml" "$here/README.md" "$here/LICENSE" "$build/"
 cp "$here/src/_ticketcore.pyx" "$build/src/"
+cp -R "$here/src/_ticketlib" "$build/src/"
 cp "$here"/src/ticket_auth/*.py "$build/src/ticket_auth/"
 
 cd "$build"

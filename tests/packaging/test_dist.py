@@ -72,6 +72,8 @@ def test_sdist_contains_sources_tests_and_license_and_no_debris(dists):
         "MANIFEST.in",
         "PKG-INFO",
         "src/_ticketcore.pyx",
+        "src/_ticketlib/evp.h",
+        "src/_ticketlib/hashing.pxi",
         "src/ticket_auth/py.typed",
         *(f"src/ticket_auth/{name}" for name in PACKAGE_STUBS),
         *(f"src/ticket_auth/{name}" for name in PACKAGE_MODULES),

@@ -1,0 +1,245 @@
+/* The OpenSSL hash path of the compiled core (see hashing.pxi), and the word-wise
+   constant-time compare.
+
+   The digests are computed with the EVP functions of the libcrypto that Python's own
+   _hashlib module is linked to: the symbols are looked up at run time through _hashlib
+   (dlopen of its file with RTLD_NOLOAD, then dlsym, which searches the object and its
+   dependencies). Nothing is linked or bundled at build time and no OpenSSL header is needed,
+   so the algorithms, providers and FIPS policy are exactly hashlib's. Whatever is in doubt
+   makes ta_evp_open fail, and the factory then keeps hashlib:
+
+   * no dlopen (Windows), _hashlib not found or not already loaded, a symbol missing (an
+     OpenSSL older than 1.1, or one linked statically into _hashlib without exporting it);
+   * the algorithm cannot be fetched (unknown name, refused by the FIPS provider);
+   * its digest size differs from hashlib's or exceeds TA_EVP_MAX_MD (EVP_MAX_MD_SIZE).
+
+   The caller then compares both paths on fixed inputs (the known-answer test in
+   hashing.pxi) before using this one.
+
+   State: a ta_evp is filled once by ta_evp_open (in the factory's __init__) and then only
+   read; every digest call has its own EVP_MD_CTX. There is no global state here. */
+
+#ifndef TA_EVP_H
+#define TA_EVP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define TA_EVP_MAX_MD 64 /* EVP_MAX_MD_SIZE */
+
+#if !defined(_WIN32) && !defined(__CYGWIN__)
+#include <dlfcn.h>
+#define TA_EVP_DLOPEN 1
+#endif
+
+/* The OpenSSL types are opaque: only pointers to them are passed around. */
+typedef struct ta_evp_md ta_evp_md;
+typedef struct ta_evp_ctx ta_evp_ctx;
+
+typedef struct ta_evp {
+    void *library;          /* dlopen handle of _hashlib (keeps libcrypto loaded), or NULL */
+    const ta_evp_md *md;    /* the algorithm, NULL when this path is not in use */
+    ta_evp_md *fetched;     /* md when it must be freed (OpenSSL 3 EVP_MD_fetch), else NULL */
+    int size;               /* digest size in bytes, 1..TA_EVP_MAX_MD */
+    ta_evp_ctx *(*ctx_new)(void);
+    void (*ctx_free)(ta_evp_ctx *);
+    int (*init)(ta_evp_ctx *, const ta_evp_md *, void *);
+    int (*update)(ta_evp_ctx *, const void *, size_t);
+    int (*final)(ta_evp_ctx *, unsigned char *, unsigned int *);
+    void (*md_free)(ta_evp_md *);
+    void (*clear_error)(void);
+} ta_evp;
+
+static void ta_evp_close(ta_evp *e) {
+    if (e->fetched != NULL && e->md_free != NULL) {
+        e->md_free(e->fetched);
+    }
+    e->fetched = NULL;
+    e->md = NULL;
+#if defined(TA_EVP_DLOPEN)
+    if (e->library != NULL) {
+        dlclose(e->library);
+    }
+#endif
+    e->library = NULL;
+}
+
+/* Fill e for the OpenSSL algorithm `name` (e.g. "SHA512"), using the libcrypto that the
+   shared object at `library_path` (_hashlib's file) is linked to. Returns 1 when this path
+   can be used, 0 when not (e is then left closed, md == NULL). Never raises, never leaves an
+   OpenSSL error behind. */
+static int ta_evp_open(ta_evp *e, const char *library_path, const char *name, int expected_size) {
+    memset(e, 0, sizeof(*e));
+#if defined(TA_EVP_DLOPEN)
+    {
+        typedef ta_evp_md *(*fetch_fn)(void *, const char *, const char *);
+        typedef const ta_evp_md *(*byname_fn)(const char *);
+        typedef int (*size_fn)(const ta_evp_md *);
+        typedef int (*mark_fn)(void);
+        void *handle;
+        fetch_fn fetch;
+        byname_fn byname;
+        size_fn md_size;
+        mark_fn set_mark, pop_to_mark;
+        const ta_evp_md *md = NULL;
+        int size;
+
+        if (library_path == NULL || name == NULL) {
+            return 0;
+        }
+        handle = dlopen(library_path, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+        if (handle == NULL) {
+            return 0;
+        }
+        e->library = handle;
+        /* Function pointers from dlsym (POSIX guarantees the conversion). */
+#define TA_SYM(var, type, symbol) (*(void **)(&(var)) = dlsym(handle, symbol), (var) != (type)0)
+        if (!TA_SYM(e->ctx_new, ta_evp_ctx *(*)(void), "EVP_MD_CTX_new")
+            || !TA_SYM(e->ctx_free, void (*)(ta_evp_ctx *), "EVP_MD_CTX_free")
+            || !TA_SYM(e->init, int (*)(ta_evp_ctx *, const ta_evp_md *, void *), "EVP_DigestInit_ex")
+            || !TA_SYM(e->update, int (*)(ta_evp_ctx *, const void *, size_t), "EVP_DigestUpdate")
+            || !TA_SYM(e->final, int (*)(ta_evp_ctx *, unsigned char *, unsigned int *), "EVP_DigestFinal_ex")
+            || !TA_SYM(e->clear_error, void (*)(void), "ERR_clear_error")
+            || !TA_SYM(set_mark, mark_fn, "ERR_set_mark")
+            || !TA_SYM(pop_to_mark, mark_fn, "ERR_pop_to_mark")) {
+            ta_evp_close(e);
+            return 0;
+        }
+        /* OpenSSL 3: fetch the algorithm as hashlib does (default library context, no
+           properties) and free it with the factory. OpenSSL 1.1: the static table. */
+        if (TA_SYM(fetch, fetch_fn, "EVP_MD_fetch")) {
+            if (!TA_SYM(e->md_free, void (*)(ta_evp_md *), "EVP_MD_free")
+                || !TA_SYM(md_size, size_fn, "EVP_MD_get_size")) {
+                ta_evp_close(e);
+                return 0;
+            }
+            set_mark();
+            e->fetched = fetch(NULL, name, NULL);
+            pop_to_mark();   /* a refused fetch leaves nothing in the error queue */
+            md = e->fetched;
+        } else {
+            if (!TA_SYM(byname, byname_fn, "EVP_get_digestbyname")
+                || !TA_SYM(md_size, size_fn, "EVP_MD_size")) {
+                ta_evp_close(e);
+                return 0;
+            }
+            e->md_free = NULL;
+            md = byname(name);
+        }
+#undef TA_SYM
+        if (md == NULL) {
+            ta_evp_close(e);
+            return 0;
+        }
+        size = md_size(md);
+        if (size <= 0 || size > TA_EVP_MAX_MD || size != expected_size) {
+            ta_evp_close(e);
+            return 0;
+        }
+        e->md = md;
+        e->size = size;
+        return 1;
+    }
+#else
+    (void)library_path;
+    (void)name;
+    (void)expected_size;
+    return 0;
+#endif
+}
+
+/* Overwrite n bytes in a way the compiler cannot drop as a dead store. */
+static void ta_evp_wipe(unsigned char *p, size_t n) {
+    volatile unsigned char *v = p;
+    while (n--) {
+        *v++ = 0;
+    }
+}
+
+/* The ticket digest into out (e->size bytes):
+
+       inner = H(head + secret + fields')     fields' = fields with fields[bang1] and
+                                              fields[bang2] set to NUL (when bang1 >= 0)
+       out   = H(inner + secret)              inner as raw bytes, or as lowercase hex text
+                                              when hex_inner (mod_auth_tkt)
+
+   Returns 1 on success, 0 when an OpenSSL call failed (the error queue is then cleared and
+   the caller computes the digest with hashlib instead). 0 <= bang1 < bang2 < fields_len
+   when bang1 >= 0. */
+static int ta_evp_nested(const ta_evp *e, const unsigned char *head, size_t head_len,
+                         const unsigned char *secret, size_t secret_len,
+                         const unsigned char *fields, size_t fields_len,
+                         ptrdiff_t bang1, ptrdiff_t bang2, int hex_inner, unsigned char *out) {
+    static const char hex[16] = {'0','1','2','3','4','5','6','7','8','9','a','b','c','d','e','f'};
+    static const unsigned char nul = 0;
+    unsigned char inner[2 * TA_EVP_MAX_MD];
+    unsigned int n = 0, m = 0;
+    size_t size = (size_t)e->size, inner_len, i;
+    int ok;
+    ta_evp_ctx *ctx;
+
+    if (e->md == NULL) {
+        return 0;
+    }
+    ctx = e->ctx_new();
+    if (ctx == NULL) {
+        e->clear_error();
+        return 0;
+    }
+    ok = e->init(ctx, e->md, NULL) == 1 && e->update(ctx, head, head_len) == 1
+         && e->update(ctx, secret, secret_len) == 1;
+    if (ok && bang1 >= 0) {
+        ok = e->update(ctx, fields, (size_t)bang1) == 1 && e->update(ctx, &nul, 1) == 1
+             && e->update(ctx, fields + bang1 + 1, (size_t)(bang2 - bang1 - 1)) == 1
+             && e->update(ctx, &nul, 1) == 1
+             && e->update(ctx, fields + bang2 + 1, fields_len - (size_t)bang2 - 1) == 1;
+    } else if (ok) {
+        ok = e->update(ctx, fields, fields_len) == 1;
+    }
+    ok = ok && e->final(ctx, inner, &n) == 1 && n == size;
+    if (ok && hex_inner) {
+        for (i = size; i-- > 0;) {          /* back to front: inner[i] is read before it is overwritten */
+            unsigned char byte = inner[i];
+            inner[2 * i] = (unsigned char)hex[byte >> 4];
+            inner[2 * i + 1] = (unsigned char)hex[byte & 0x0F];
+        }
+    }
+    inner_len = hex_inner ? 2 * size : size;
+    ok = ok && e->init(ctx, e->md, NULL) == 1 && e->update(ctx, inner, inner_len) == 1
+         && e->update(ctx, secret, secret_len) == 1 && e->final(ctx, out, &m) == 1 && m == size;
+    e->ctx_free(ctx);
+    ta_evp_wipe(inner, sizeof(inner));
+    if (!ok) {
+        e->clear_error();
+    }
+    return ok;
+}
+
+/* Constant time in the position and number of differences: a[0:n] and b[0:n] are read in
+   full, eight bytes at a time (memcpy: no alignment assumed), and the accumulator passes
+   through an empty asm (or a volatile) so the compiler cannot stop at the first difference. */
+static int ta_equal_ct_words(const unsigned char *a, const unsigned char *b, size_t n) {
+    uint64_t acc = 0, x, y;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        acc |= x ^ y;
+#if defined(__GNUC__) || defined(__clang__)
+        __asm__("" : "+r"(acc));
+#endif
+    }
+    for (; i < n; i++) {
+        acc |= (uint64_t)(a[i] ^ b[i]);
+#if defined(__GNUC__) || defined(__clang__)
+        __asm__("" : "+r"(acc));
+#endif
+    }
+    {
+        volatile uint64_t result = acc;
+        return result == 0;
+    }
+}
+
+#endif /* TA_EVP_H */
