@@ -149,13 +149,21 @@ static int ta_evp_open(ta_evp *e, const char *library_path, const char *name, in
 #endif
 }
 
-/* Overwrite n bytes in a way the compiler cannot drop as a dead store. */
+/* Overwrite n bytes in a way the compiler cannot drop as a dead store: memset, then an
+   empty asm that may read the memory (GCC, Clang); a volatile byte loop elsewhere. */
 static void ta_evp_wipe(unsigned char *p, size_t n) {
+#if defined(__GNUC__) || defined(__clang__)
+    memset(p, 0, n);
+    __asm__ __volatile__("" : : "r"(p) : "memory");
+#else
     volatile unsigned char *v = p;
     while (n--) {
         *v++ = 0;
     }
+#endif
 }
+
+#define TA_EVP_STACK 512 /* inputs up to this size are hashed from one stack buffer */
 
 /* The ticket digest into out (e->size bytes):
 
@@ -164,18 +172,19 @@ static void ta_evp_wipe(unsigned char *p, size_t n) {
        out   = H(inner + secret)              inner as raw bytes, or as lowercase hex text
                                               when hex_inner (mod_auth_tkt)
 
-   Returns 1 on success, 0 when an OpenSSL call failed (the error queue is then cleared and
-   the caller computes the digest with hashlib instead). 0 <= bang1 < bang2 < fields_len
-   when bang1 >= 0. */
+   Each message is gathered into one stack buffer when it fits (one EVP_DigestUpdate: each
+   call costs about as much as hashing 60 bytes), else fed in pieces. Returns 1 on success,
+   0 when an OpenSSL call failed (the error queue is then cleared and the caller computes the
+   digest with hashlib instead). 0 <= bang1 < bang2 < fields_len when bang1 >= 0. */
 static int ta_evp_nested(const ta_evp *e, const unsigned char *head, size_t head_len,
                          const unsigned char *secret, size_t secret_len,
                          const unsigned char *fields, size_t fields_len,
                          ptrdiff_t bang1, ptrdiff_t bang2, int hex_inner, unsigned char *out) {
     static const char hex[16] = {'0','1','2','3','4','5','6','7','8','9','a','b','c','d','e','f'};
     static const unsigned char nul = 0;
-    unsigned char inner[2 * TA_EVP_MAX_MD];
+    unsigned char buf[TA_EVP_STACK];     /* >= 2 * TA_EVP_MAX_MD: the inner digest always fits */
     unsigned int n = 0, m = 0;
-    size_t size = (size_t)e->size, inner_len, i;
+    size_t size = (size_t)e->size, inner_len, used = 0, i;
     int ok;
     ta_evp_ctx *ctx;
 
@@ -187,29 +196,54 @@ static int ta_evp_nested(const ta_evp *e, const unsigned char *head, size_t head
         e->clear_error();
         return 0;
     }
-    ok = e->init(ctx, e->md, NULL) == 1 && e->update(ctx, head, head_len) == 1
-         && e->update(ctx, secret, secret_len) == 1;
-    if (ok && bang1 >= 0) {
-        ok = e->update(ctx, fields, (size_t)bang1) == 1 && e->update(ctx, &nul, 1) == 1
-             && e->update(ctx, fields + bang1 + 1, (size_t)(bang2 - bang1 - 1)) == 1
-             && e->update(ctx, &nul, 1) == 1
-             && e->update(ctx, fields + bang2 + 1, fields_len - (size_t)bang2 - 1) == 1;
+    ok = e->init(ctx, e->md, NULL) == 1;
+    if (ok && head_len <= TA_EVP_STACK && secret_len <= TA_EVP_STACK - head_len
+        && fields_len <= TA_EVP_STACK - head_len - secret_len) {
+        memcpy(buf, head, head_len);
+        memcpy(buf + head_len, secret, secret_len);
+        memcpy(buf + head_len + secret_len, fields, fields_len);
+        used = head_len + secret_len + fields_len;
+        if (bang1 >= 0) {
+            buf[head_len + secret_len + (size_t)bang1] = 0;
+            buf[head_len + secret_len + (size_t)bang2] = 0;
+        }
+        ok = e->update(ctx, buf, used) == 1;
     } else if (ok) {
-        ok = e->update(ctx, fields, fields_len) == 1;
+        ok = e->update(ctx, head, head_len) == 1 && e->update(ctx, secret, secret_len) == 1;
+        if (ok && bang1 >= 0) {
+            ok = e->update(ctx, fields, (size_t)bang1) == 1 && e->update(ctx, &nul, 1) == 1
+                 && e->update(ctx, fields + bang1 + 1, (size_t)(bang2 - bang1 - 1)) == 1
+                 && e->update(ctx, &nul, 1) == 1
+                 && e->update(ctx, fields + bang2 + 1, fields_len - (size_t)bang2 - 1) == 1;
+        } else if (ok) {
+            ok = e->update(ctx, fields, fields_len) == 1;
+        }
     }
-    ok = ok && e->final(ctx, inner, &n) == 1 && n == size;
+    ok = ok && e->final(ctx, buf, &n) == 1 && n == size;
     if (ok && hex_inner) {
-        for (i = size; i-- > 0;) {          /* back to front: inner[i] is read before it is overwritten */
-            unsigned char byte = inner[i];
-            inner[2 * i] = (unsigned char)hex[byte >> 4];
-            inner[2 * i + 1] = (unsigned char)hex[byte & 0x0F];
+        for (i = size; i-- > 0;) {          /* back to front: buf[i] is read before it is overwritten */
+            unsigned char byte = buf[i];
+            buf[2 * i] = (unsigned char)hex[byte >> 4];
+            buf[2 * i + 1] = (unsigned char)hex[byte & 0x0F];
         }
     }
     inner_len = hex_inner ? 2 * size : size;
-    ok = ok && e->init(ctx, e->md, NULL) == 1 && e->update(ctx, inner, inner_len) == 1
-         && e->update(ctx, secret, secret_len) == 1 && e->final(ctx, out, &m) == 1 && m == size;
+    if (used < inner_len) {
+        used = inner_len;
+    }
+    ok = ok && e->init(ctx, e->md, NULL) == 1;
+    if (ok && secret_len <= TA_EVP_STACK - inner_len) {
+        memcpy(buf + inner_len, secret, secret_len);
+        if (used < inner_len + secret_len) {
+            used = inner_len + secret_len;
+        }
+        ok = e->update(ctx, buf, inner_len + secret_len) == 1;
+    } else if (ok) {
+        ok = e->update(ctx, buf, inner_len) == 1 && e->update(ctx, secret, secret_len) == 1;
+    }
+    ok = ok && e->final(ctx, out, &m) == 1 && m == size;
     e->ctx_free(ctx);
-    ta_evp_wipe(inner, sizeof(inner));
+    ta_evp_wipe(buf, used);                  /* the secret and the inner digest */
     if (!ok) {
         e->clear_error();
     }
