@@ -45,7 +45,7 @@ import _bench
 
 HOST = "127.0.0.1"
 COOKIE = "auth_tkt"
-IMPLS = ("none", _bench.COMPILED, _bench.PURE, _bench.V014)
+IMPLS = ("none", _bench.COMPILED, _bench.COMPILED_HASHLIB, _bench.PURE, _bench.V014)
 HASHALG = "sha512"
 
 
