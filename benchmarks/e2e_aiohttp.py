@@ -255,7 +255,7 @@ def parse_args(argv):
     parser.add_argument(
         "--rounds", type=int, default=3, help="rounds, implementations interleaved; best kept"
     )
-    parser.add_argument("--max-seconds", type=float, default=55, help="give up on further rounds after this")
+    parser.add_argument("--max-seconds", type=float, default=80, help="give up on further rounds after this")
     parser.add_argument("--server-lifetime", type=float, default=120, help="a server exits after this")
     parser.add_argument("--json", metavar="OUT", help="also write the results as JSON")
     parser.add_argument(

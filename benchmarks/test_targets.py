@@ -16,10 +16,10 @@ timed inside ``try: ... except <expected error>: pass``, the shape of a caller t
 the rejection.
 
 "hashlib path" rows time the compiled core with its factories kept on hashlib (as
-``TICKET_AUTH_FORCE_HASHLIB=1`` does); "no slower than today" is its ratio to floor A against
-the ratio the compiled core had before the OpenSSL path (1.65 for ``validate``, 1.23 for
-``new``: 1.50 and 1.12 µs against floor A's 0.91 µs in the issue's measurement). Rows with
-no limit are reported only.
+``TICKET_AUTH_FORCE_HASHLIB=1`` does); "no slower than before" compares its ratio to floor A
+with the ratio the compiled core had before it had an OpenSSL path (measured the same way on
+the project's 2-CPU machine: 1.60 for ``validate``, 1.28 for ``new``), with 2 % for the
+spread between runs. Rows with no limit are reported only.
 
 By default the table is only reported (the machine is noisy); ``BENCH_ENFORCE_TARGETS=1``
 makes an unmet target fail the test. In smoke mode a few tiny samples run, only to keep
@@ -80,14 +80,18 @@ TARGETS += [
     Target("0.1.4 new / compiled new", "0.1.4.new.sha512", "compiled.new.sha512", ">=", 9.0),
     Target("0.1.4 validate / pure validate", "0.1.4.validate.sha512", "pure.validate.sha512", ">=", 2.5),
     Target(
-        "hashlib path: validate / floor A (today 1.65)",
+        "hashlib path: validate / floor A (before: 1.60)",
         "compiled-hashlib.validate.sha512",
         "floorA.sha512",
         "<=",
-        1.65,
+        1.63,
     ),
     Target(
-        "hashlib path: new / floor A (today 1.23)", "compiled-hashlib.new.sha512", "floorA.sha512", "<=", 1.23
+        "hashlib path: new / floor A (before: 1.28)",
+        "compiled-hashlib.new.sha512",
+        "floorA.sha512",
+        "<=",
+        1.31,
     ),
     Target("floor A / floor B", "floorA.sha512", "floorB.sha512", "", None),
     Target("4 KB user data: compiled validate / floor B", "compiled.validate.4kb", "floorB.4kb", "<=", 1.1),

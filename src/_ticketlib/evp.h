@@ -17,7 +17,10 @@
    hashing.pxi) before using this one.
 
    State: a ta_evp is filled once by ta_evp_open (in the factory's __init__) and then only
-   read; every digest call has its own EVP_MD_CTX. There is no global state here. */
+   read. Each thread keeps one EVP_MD_CTX for its digest calls (a pthread key created once,
+   whose destructor frees the context when the thread exits): allocating and freeing a
+   context on every call cost about 3.5 % of a validate and 5 % of a new. Nothing else is
+   global. */
 
 #ifndef TA_EVP_H
 #define TA_EVP_H
@@ -30,6 +33,8 @@
 
 #if !defined(_WIN32) && !defined(__CYGWIN__)
 #include <dlfcn.h>
+#include <pthread.h>
+#include <stdlib.h>
 #define TA_EVP_DLOPEN 1
 #endif
 
@@ -165,6 +170,74 @@ static void ta_evp_wipe(unsigned char *p, size_t n) {
 
 #define TA_EVP_STACK 512 /* inputs up to this size are hashed from one stack buffer */
 
+#if defined(TA_EVP_DLOPEN)
+/* This thread's context, and the function that frees it (from the libcrypto that made it). */
+typedef struct ta_evp_slot {
+    ta_evp_ctx *ctx;
+    void (*ctx_free)(ta_evp_ctx *);
+} ta_evp_slot;
+
+static pthread_key_t ta_evp_key;
+static pthread_once_t ta_evp_key_once = PTHREAD_ONCE_INIT;
+static int ta_evp_key_ready = 0;   /* written once, inside pthread_once */
+
+static void ta_evp_slot_free(void *p) {
+    ta_evp_slot *slot = (ta_evp_slot *)p;
+    if (slot->ctx != NULL) {
+        slot->ctx_free(slot->ctx);
+    }
+    free(slot);
+}
+
+static void ta_evp_key_create(void) {
+    ta_evp_key_ready = pthread_key_create(&ta_evp_key, ta_evp_slot_free) == 0;
+}
+
+/* This thread's context for e (made on first use), or NULL when none can be had. The
+   context keeps the state of the last digest it finished (as a hashlib object does until it
+   is freed) and is reinitialised by the next call. */
+static ta_evp_ctx *ta_evp_thread_ctx(const ta_evp *e) {
+    ta_evp_slot *slot;
+    if (pthread_once(&ta_evp_key_once, ta_evp_key_create) != 0 || !ta_evp_key_ready) {
+        return NULL;
+    }
+    slot = (ta_evp_slot *)pthread_getspecific(ta_evp_key);
+    if (slot != NULL && slot->ctx != NULL && slot->ctx_free == e->ctx_free) {
+        return slot->ctx;
+    }
+    if (slot == NULL) {
+        slot = (ta_evp_slot *)calloc(1, sizeof(*slot));
+        if (slot == NULL) {
+            return NULL;
+        }
+        if (pthread_setspecific(ta_evp_key, slot) != 0) {
+            free(slot);
+            return NULL;
+        }
+    }
+    if (slot->ctx != NULL) {                 /* made by another libcrypto: never mixed */
+        slot->ctx_free(slot->ctx);
+        slot->ctx = NULL;
+    }
+    slot->ctx = e->ctx_new();
+    slot->ctx_free = e->ctx_free;
+    return slot->ctx;
+}
+
+/* Forget this thread's context (after a failed call: its state is not trusted). */
+static void ta_evp_thread_ctx_drop(void) {
+    ta_evp_slot *slot;
+    if (!ta_evp_key_ready) {
+        return;
+    }
+    slot = (ta_evp_slot *)pthread_getspecific(ta_evp_key);
+    if (slot != NULL && slot->ctx != NULL) {
+        slot->ctx_free(slot->ctx);
+        slot->ctx = NULL;
+    }
+}
+#endif
+
 /* The ticket digest into out (e->size bytes):
 
        inner = H(head + secret + fields')     fields' = fields with fields[bang1] and
@@ -191,7 +264,11 @@ static int ta_evp_nested(const ta_evp *e, const unsigned char *head, size_t head
     if (e->md == NULL) {
         return 0;
     }
-    ctx = e->ctx_new();
+#if defined(TA_EVP_DLOPEN)
+    ctx = ta_evp_thread_ctx(e);
+#else
+    ctx = NULL;
+#endif
     if (ctx == NULL) {
         e->clear_error();
         return 0;
@@ -242,9 +319,11 @@ static int ta_evp_nested(const ta_evp *e, const unsigned char *head, size_t head
         ok = e->update(ctx, buf, inner_len) == 1 && e->update(ctx, secret, secret_len) == 1;
     }
     ok = ok && e->final(ctx, out, &m) == 1 && m == size;
-    e->ctx_free(ctx);
     ta_evp_wipe(buf, used);                  /* the secret and the inner digest */
     if (!ok) {
+#if defined(TA_EVP_DLOPEN)
+        ta_evp_thread_ctx_drop();
+#endif
         e->clear_error();
     }
     return ok;
