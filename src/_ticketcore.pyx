@@ -959,16 +959,16 @@ cdef class TicketFactory:
         prefix_len = _ip_prefix(client_ip, prefix)
         rest = parsed.rest
         if encoding is _UTF8 or encoding in _ASCII_COMPATIBLE:
-            matched = _match_secret(&self._evp, self._hash, self._digest_size, self._secrets, prefix, prefix_len,
-                                    parsed.valid_until, p + rest, PyUnicode_GET_LENGTH(text) - rest,
+            matched = _match_secret(&self._evp, self._hash, self._digest_size, self._secrets, prefix,
+                                    prefix_len, parsed.valid_until, p + rest, PyUnicode_GET_LENGTH(text) - rest,
                                     parsed.bang1 - rest, parsed.bang2 - rest, False, parsed.digest)
         else:
             try:
                 data1 = text[rest:].replace("!", "\0").encode(encoding)
             except UnicodeError:
                 raise _parse_error(ticket, _ticket_format.NOT_ENCODABLE) from None
-            matched = _match_secret(&self._evp, self._hash, self._digest_size, self._secrets, prefix, prefix_len,
-                                    parsed.valid_until, <const unsigned char*>PyBytes_AS_STRING(data1),
+            matched = _match_secret(&self._evp, self._hash, self._digest_size, self._secrets, prefix,
+                                    prefix_len, parsed.valid_until, <const unsigned char*>PyBytes_AS_STRING(data1),
                                     PyBytes_GET_SIZE(data1), -1, -1, False, parsed.digest)
         if matched < 0:
             raise _digest_error(ticket)
@@ -1131,7 +1131,8 @@ cdef class AuthTktFactory:
                                  <const unsigned char*>PyBytes_AS_STRING(token_text), tokens_len,
                                  <const unsigned char*>PyBytes_AS_STRING(data), data_len)
         _digest_into(&self._evp, self._hash, self._digest_size, ip4, 4, ts, secret,
-                     <const unsigned char*>PyBytes_AS_STRING(fields), PyBytes_GET_SIZE(fields), -1, -1, True, digest)
+                     <const unsigned char*>PyBytes_AS_STRING(fields), PyBytes_GET_SIZE(fields), -1, -1, True,
+                     digest)
         # The tokens part is omitted when there are none, unless the data holds a '!'.
         middle = 2 + tokens_len if tokens_len or memchr(PyBytes_AS_STRING(data), c'!', <size_t>data_len) != NULL else 1
         length = self._hex_len + 8 + uid_len + middle + data_len
@@ -1315,15 +1316,15 @@ cdef class AuthTktFactory:
         v = <const unsigned char*>PyBytes_AS_STRING(ticket)
         n = PyBytes_GET_SIZE(ticket)
         if parsed.second >= 0:                   # UID!TOKENS!DATA: the separators become NUL
-            matched = _match_secret(&self._evp, self._hash, self._digest_size, self._secrets, ip4, 4, parsed.timestamp,
-                                    v + parsed.rest, n - parsed.rest, parsed.first - parsed.rest,
-                                    parsed.second - parsed.rest, True, parsed.digest)
+            matched = _match_secret(&self._evp, self._hash, self._digest_size, self._secrets, ip4, 4,
+                                    parsed.timestamp, v + parsed.rest, n - parsed.rest,
+                                    parsed.first - parsed.rest, parsed.second - parsed.rest, True, parsed.digest)
         else:                                    # UID!DATA: hashed as UID NUL NUL DATA
             fields = _authtkt_fields(v + parsed.rest, parsed.first - parsed.rest, v, 0,
                                      v + parsed.first + 1, n - parsed.first - 1)
-            matched = _match_secret(&self._evp, self._hash, self._digest_size, self._secrets, ip4, 4, parsed.timestamp,
-                                    <const unsigned char*>PyBytes_AS_STRING(fields), PyBytes_GET_SIZE(fields),
-                                    -1, -1, True, parsed.digest)
+            matched = _match_secret(&self._evp, self._hash, self._digest_size, self._secrets, ip4, 4,
+                                    parsed.timestamp, <const unsigned char*>PyBytes_AS_STRING(fields),
+                                    PyBytes_GET_SIZE(fields), -1, -1, True, parsed.digest)
         if matched < 0:
             raise _digest_error(cookie)
         if self._timeout:

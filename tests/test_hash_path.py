@@ -412,3 +412,65 @@ def test_each_threads_context_is_freed_when_it_exits(compiled):
     churn(3000)
     # A context (and its algorithm state) left behind per thread would be ~1 MB here.
     assert malloc_in_use() - before < 200_000
+
+
+# --- expiry compared as C doubles -------------------------------------------------------------
+
+NOWS = [
+    0.0,
+    -0.0,
+    0.5,
+    -0.5,
+    -1.5,
+    float(UNTIL) - 0.5,
+    float(UNTIL),
+    float(UNTIL) + 1e-6,
+    1_700_000_000.999,
+    2.0**32 - 0.5,
+    2.0**32 + 7200.25,
+    -(2.0**32) - 3.5,
+    2.0**52 + 1,
+    2.0**62 - 1024,
+    2.0**62,
+    -(2.0**62),
+    -(2.0**62) + 1024,
+    1e300,
+    -1e300,
+    float("inf"),
+    float("-inf"),
+    float("nan"),
+    1e-300,
+]
+
+
+def outcome(call):
+    try:
+        return ("ok", tuple(call()))
+    except Exception as exc:  # noqa: BLE001 - compared
+        return ("raise", type(exc), str(exc))
+
+
+@pytest.mark.parametrize("now", NOWS, ids=repr)
+def test_float_now_as_pure(compiled, pure_core, now):
+    """A float ``now`` is compared in C: exactly as the pure core compares it."""
+    ticket = pure_core.TicketFactory(SECRET).new("u", valid_until=UNTIL)
+    assert outcome(lambda: compiled.TicketFactory(SECRET).validate(ticket, now=now)) == outcome(
+        lambda: pure_core.TicketFactory(SECRET).validate(ticket, now=now)
+    )
+    for timeout in (0, 1, 7200, 2**32 - 1):
+        for timestamp in (0, 1_700_000_000, 2**32 - 1):
+            cookie = pure_core.module.AuthTktFactory(SECRET, "sha256").new("u", timestamp=timestamp)
+            fast = compiled.AuthTktFactory(SECRET, "sha256", timeout=timeout)
+            slow = pure_core.module.AuthTktFactory(SECRET, "sha256", timeout=timeout)
+            assert outcome(lambda f=fast, c=cookie: f.validate(c, now=now)) == outcome(
+                lambda f=slow, c=cookie: f.validate(c, now=now)
+            ), (timeout, timestamp)
+
+
+def test_patched_clock_is_honoured(compiled, monkeypatch):
+    ticket = compiled.TicketFactory(SECRET).new("u", valid_until=UNTIL)
+    monkeypatch.setattr("time.time", lambda: float(UNTIL))
+    with pytest.raises(TicketExpired):
+        compiled.TicketFactory(SECRET).validate(ticket)
+    monkeypatch.setattr("time.time", lambda: UNTIL - 1)  # an int clock: Python's comparison
+    assert compiled.TicketFactory(SECRET).validate(ticket).user_id == "u"
