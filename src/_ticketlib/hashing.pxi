@@ -119,14 +119,19 @@ cdef inline size_t _digest_head(const unsigned char* prefix, Py_ssize_t prefix_l
 
 
 cdef int _open_hash_path(ta_evp* evp, object constructor, object hashalg, Py_ssize_t digest_size) except -1:
-    """Fill ``evp`` for the OpenSSL path when it is safe (see the top of this file); leave
-    it closed (``evp.md == NULL``: hashlib) otherwise."""
+    """Fill ``evp`` (a factory's, still closed: ``evp.md == NULL``) for the OpenSSL path when
+    it is safe (see the top of this file); leave it closed (hashlib) otherwise.
+
+    The path is opened and checked in a local struct and copied into ``evp`` only at the end,
+    in one step without Python calls, and only if ``evp`` is still closed: ``evp`` is never
+    seen half filled, nor closed while in use, even by a (pathological) second ``__init__``
+    running at the same time."""
+    cdef ta_evp fresh
     cdef bytes library, name, secret, fields, expected
     cdef unsigned char head[MAX_PREFIX + 4]
     cdef unsigned char got[TA_EVP_MAX_MD]
     cdef size_t head_len
     cdef bint agree = True
-    ta_evp_close(evp)
     if _FORCE_HASHLIB.get():
         return 0
     openssl_name = _openssl_name(constructor, hashalg)
@@ -135,7 +140,7 @@ cdef int _open_hash_path(ta_evp* evp, object constructor, object hashalg, Py_ssi
         return 0
     library = _os.fsencode(path)
     name = openssl_name.encode("ascii")
-    if not ta_evp_open(evp, library, name, <int>digest_size):
+    if not ta_evp_open(&fresh, library, name, <int>digest_size):
         return 0
     try:
         for hex_inner in (False, True):
@@ -145,16 +150,18 @@ cdef int _open_hash_path(ta_evp* evp, object constructor, object hashalg, Py_ssi
                                           _inner_input(prefix, len(prefix), timestamp, secret, fields,
                                                        len(fields), bang1, bang2),
                                           secret, hex_inner)
-                if not ta_evp_nested(evp, head, head_len, secret, <size_t>len(secret), fields,
+                if not ta_evp_nested(&fresh, head, head_len, secret, <size_t>len(secret), fields,
                                      <size_t>len(fields), bang1, bang2, hex_inner, got):
                     agree = False
                 elif memcmp(got, PyBytes_AS_STRING(expected), <size_t>digest_size) != 0:
                     agree = False
     except BaseException:
-        ta_evp_close(evp)
+        ta_evp_close(&fresh)
         raise
-    if not agree:
-        ta_evp_close(evp)
+    if agree and evp.md == NULL:
+        evp[0] = fresh
+    else:
+        ta_evp_close(&fresh)
     return 0
 
 
