@@ -2,14 +2,16 @@
    constant-time compare.
 
    The digests are computed with the EVP functions of the libcrypto that Python's own
-   _hashlib module is linked to: the symbols are looked up at run time through _hashlib
-   (dlopen of its file with RTLD_NOLOAD, then dlsym, which searches the object and its
-   dependencies). Nothing is linked or bundled at build time and no OpenSSL header is needed,
-   so the algorithms, providers and FIPS policy are exactly hashlib's. Whatever is in doubt
-   makes ta_evp_open fail, and the factory then keeps hashlib:
+   _hashlib module is linked to. hashing.pxi looks their addresses up at run time through
+   _hashlib's file (ctypes: dlopen with RTLD_NOLOAD, then dlsym, which searches the object and
+   its dependencies) and hands them to ta_evp_open. Nothing is linked or bundled at build
+   time, no OpenSSL header is needed, and this file uses no dlopen or pthread function of its
+   own (so a wheel needs no newer C library than before), and the algorithms, providers and
+   FIPS policy are exactly hashlib's. Whatever is in doubt makes ta_evp_open fail, and the
+   factory then keeps hashlib:
 
-   * no dlopen (Windows), _hashlib not found or not already loaded, a symbol missing (an
-     OpenSSL older than 1.1, or one linked statically into _hashlib without exporting it);
+   * a function missing (no ctypes, Windows, an OpenSSL older than 1.1, one linked
+     statically into _hashlib without exporting its symbols);
    * the algorithm cannot be fetched (unknown name, refused by the FIPS provider);
    * its digest size differs from hashlib's or exceeds TA_EVP_MAX_MD (EVP_MAX_MD_SIZE).
 
@@ -17,35 +19,40 @@
    hashing.pxi) before using this one.
 
    State: a ta_evp is filled once by ta_evp_open (in the factory's __init__) and then only
-   read. Each thread keeps one EVP_MD_CTX for its digest calls (a pthread key created once,
-   whose destructor frees the context when the thread exits): allocating and freeing a
-   context on every call cost about 3.5 % of a validate and 5 % of a new. Nothing else is
-   global. */
+   read. Each thread keeps one EVP_MD_CTX for its digest calls, in a capsule in its Python
+   thread-state dict (PyThreadState_GetDict), which frees the context when the thread's state
+   is cleared: allocating and freeing a context on every call cost about 3.5 % of a validate
+   and 5 % of a new. There is no global state here. Every function below is called with the
+   thread attached to the interpreter (the GIL held, on builds that have one). */
 
 #ifndef TA_EVP_H
 #define TA_EVP_H
 
+#include <Python.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #define TA_EVP_MAX_MD 64 /* EVP_MAX_MD_SIZE */
+#define TA_EVP_CAPSULE "ticket_auth._ticketcore.evp_ctx"
 
-#if !defined(_WIN32) && !defined(__CYGWIN__)
-#include <dlfcn.h>
-#include <pthread.h>
-#include <stdlib.h>
-#define TA_EVP_DLOPEN 1
-#endif
+/* The OpenSSL functions, in the order of hashing.pxi's _OPENSSL_FUNCTIONS. */
+enum {
+    TA_FN_CTX_NEW, TA_FN_CTX_FREE, TA_FN_INIT, TA_FN_UPDATE, TA_FN_FINAL,
+    TA_FN_CLEAR_ERROR, TA_FN_SET_MARK, TA_FN_POP_TO_MARK,
+    TA_FN_MD_FETCH, TA_FN_MD_FREE, TA_FN_MD_GET_SIZE,    /* OpenSSL 3 */
+    TA_FN_BYNAME, TA_FN_MD_SIZE,                         /* OpenSSL 1.1 */
+    TA_FN_COUNT
+};
 
 /* The OpenSSL types are opaque: only pointers to them are passed around. */
 typedef struct ta_evp_md ta_evp_md;
 typedef struct ta_evp_ctx ta_evp_ctx;
 
 typedef struct ta_evp {
-    void *library;          /* dlopen handle of _hashlib (keeps libcrypto loaded), or NULL */
     const ta_evp_md *md;    /* the algorithm, NULL when this path is not in use */
     ta_evp_md *fetched;     /* md when it must be freed (OpenSSL 3 EVP_MD_fetch), else NULL */
+    PyObject *key;          /* the thread-state dict key of the thread's context (a str) */
     int size;               /* digest size in bytes, 1..TA_EVP_MAX_MD */
     ta_evp_ctx *(*ctx_new)(void);
     void (*ctx_free)(ta_evp_ctx *);
@@ -62,96 +69,78 @@ static void ta_evp_close(ta_evp *e) {
     }
     e->fetched = NULL;
     e->md = NULL;
-#if defined(TA_EVP_DLOPEN)
-    if (e->library != NULL) {
-        dlclose(e->library);
-    }
-#endif
-    e->library = NULL;
+    Py_CLEAR(e->key);
 }
 
-/* Fill e for the OpenSSL algorithm `name` (e.g. "SHA512"), using the libcrypto that the
-   shared object at `library_path` (_hashlib's file) is linked to. Returns 1 when this path
-   can be used, 0 when not (e is then left closed, md == NULL). Never raises, never leaves an
-   OpenSSL error behind. */
-static int ta_evp_open(ta_evp *e, const char *library_path, const char *name, int expected_size) {
-    memset(e, 0, sizeof(*e));
-#if defined(TA_EVP_DLOPEN)
-    {
-        typedef ta_evp_md *(*fetch_fn)(void *, const char *, const char *);
-        typedef const ta_evp_md *(*byname_fn)(const char *);
-        typedef int (*size_fn)(const ta_evp_md *);
-        typedef int (*mark_fn)(void);
-        void *handle;
-        fetch_fn fetch;
-        byname_fn byname;
-        size_fn md_size;
-        mark_fn set_mark, pop_to_mark;
-        const ta_evp_md *md = NULL;
-        int size;
+/* A function pointer from an address (POSIX, like dlsym, lets object and function pointers
+   convert; the size check in ta_evp_open makes sure they are the same size). */
+#define TA_FN(var, address) do { void *p_ = (void *)(address); memcpy(&(var), &p_, sizeof(var)); } while (0)
 
-        if (library_path == NULL || name == NULL) {
-            return 0;
-        }
-        handle = dlopen(library_path, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
-        if (handle == NULL) {
-            return 0;
-        }
-        e->library = handle;
-        /* Function pointers from dlsym (POSIX guarantees the conversion). */
-#define TA_SYM(var, type, symbol) (*(void **)(&(var)) = dlsym(handle, symbol), (var) != (type)0)
-        if (!TA_SYM(e->ctx_new, ta_evp_ctx *(*)(void), "EVP_MD_CTX_new")
-            || !TA_SYM(e->ctx_free, void (*)(ta_evp_ctx *), "EVP_MD_CTX_free")
-            || !TA_SYM(e->init, int (*)(ta_evp_ctx *, const ta_evp_md *, void *), "EVP_DigestInit_ex")
-            || !TA_SYM(e->update, int (*)(ta_evp_ctx *, const void *, size_t), "EVP_DigestUpdate")
-            || !TA_SYM(e->final, int (*)(ta_evp_ctx *, unsigned char *, unsigned int *), "EVP_DigestFinal_ex")
-            || !TA_SYM(e->clear_error, void (*)(void), "ERR_clear_error")
-            || !TA_SYM(set_mark, mark_fn, "ERR_set_mark")
-            || !TA_SYM(pop_to_mark, mark_fn, "ERR_pop_to_mark")) {
-            ta_evp_close(e);
-            return 0;
-        }
-        /* OpenSSL 3: fetch the algorithm as hashlib does (default library context, no
-           properties) and free it with the factory. OpenSSL 1.1: the static table. */
-        if (TA_SYM(fetch, fetch_fn, "EVP_MD_fetch")) {
-            if (!TA_SYM(e->md_free, void (*)(ta_evp_md *), "EVP_MD_free")
-                || !TA_SYM(md_size, size_fn, "EVP_MD_get_size")) {
-                ta_evp_close(e);
-                return 0;
-            }
-            set_mark();
-            e->fetched = fetch(NULL, name, NULL);
-            pop_to_mark();   /* a refused fetch leaves nothing in the error queue */
-            md = e->fetched;
-        } else {
-            if (!TA_SYM(byname, byname_fn, "EVP_get_digestbyname")
-                || !TA_SYM(md_size, size_fn, "EVP_MD_size")) {
-                ta_evp_close(e);
-                return 0;
-            }
-            e->md_free = NULL;
-            md = byname(name);
-        }
-#undef TA_SYM
-        if (md == NULL) {
-            ta_evp_close(e);
-            return 0;
-        }
-        size = md_size(md);
-        if (size <= 0 || size > TA_EVP_MAX_MD || size != expected_size) {
-            ta_evp_close(e);
-            return 0;
-        }
-        e->md = md;
-        e->size = size;
-        return 1;
+/* Fill e for the OpenSSL algorithm `name` (e.g. "SHA512") with the functions at fns[0:count]
+   (0 for a missing one), `key` being the str under which each thread keeps its context.
+   Returns 1 when this path can be used, 0 when not (e is then closed, md == NULL). Never
+   raises, never leaves an OpenSSL error behind. */
+static int ta_evp_open(ta_evp *e, const uintptr_t *fns, Py_ssize_t count, const char *name,
+                       int expected_size, PyObject *key) {
+    ta_evp_md *(*fetch)(void *, const char *, const char *) = NULL;
+    const ta_evp_md *(*byname)(const char *) = NULL;
+    int (*md_size)(const ta_evp_md *) = NULL;
+    int (*set_mark)(void) = NULL;
+    int (*pop_to_mark)(void) = NULL;
+    const ta_evp_md *md = NULL;
+    int size;
+
+    memset(e, 0, sizeof(*e));
+    if (count != TA_FN_COUNT || name == NULL || key == NULL || sizeof(void *) != sizeof(void (*)(void))) {
+        return 0;
     }
-#else
-    (void)library_path;
-    (void)name;
-    (void)expected_size;
-    return 0;
-#endif
+    if (!fns[TA_FN_CTX_NEW] || !fns[TA_FN_CTX_FREE] || !fns[TA_FN_INIT] || !fns[TA_FN_UPDATE]
+        || !fns[TA_FN_FINAL] || !fns[TA_FN_CLEAR_ERROR] || !fns[TA_FN_SET_MARK] || !fns[TA_FN_POP_TO_MARK]) {
+        return 0;
+    }
+    TA_FN(e->ctx_new, fns[TA_FN_CTX_NEW]);
+    TA_FN(e->ctx_free, fns[TA_FN_CTX_FREE]);
+    TA_FN(e->init, fns[TA_FN_INIT]);
+    TA_FN(e->update, fns[TA_FN_UPDATE]);
+    TA_FN(e->final, fns[TA_FN_FINAL]);
+    TA_FN(e->clear_error, fns[TA_FN_CLEAR_ERROR]);
+    TA_FN(set_mark, fns[TA_FN_SET_MARK]);
+    TA_FN(pop_to_mark, fns[TA_FN_POP_TO_MARK]);
+    /* OpenSSL 3: fetch the algorithm as hashlib does (default library context, no
+       properties) and free it with the factory. OpenSSL 1.1: the static table. */
+    if (fns[TA_FN_MD_FETCH]) {
+        if (!fns[TA_FN_MD_FREE] || !fns[TA_FN_MD_GET_SIZE]) {
+            return 0;
+        }
+        TA_FN(fetch, fns[TA_FN_MD_FETCH]);
+        TA_FN(e->md_free, fns[TA_FN_MD_FREE]);
+        TA_FN(md_size, fns[TA_FN_MD_GET_SIZE]);
+        set_mark();
+        e->fetched = fetch(NULL, name, NULL);
+        pop_to_mark();   /* a refused fetch leaves nothing in the error queue */
+        md = e->fetched;
+    } else {
+        if (!fns[TA_FN_BYNAME] || !fns[TA_FN_MD_SIZE]) {
+            return 0;
+        }
+        TA_FN(byname, fns[TA_FN_BYNAME]);
+        TA_FN(md_size, fns[TA_FN_MD_SIZE]);
+        md = byname(name);
+    }
+    if (md == NULL) {
+        ta_evp_close(e);
+        return 0;
+    }
+    size = md_size(md);
+    if (size <= 0 || size > TA_EVP_MAX_MD || size != expected_size) {
+        ta_evp_close(e);
+        return 0;
+    }
+    Py_INCREF(key);
+    e->key = key;
+    e->md = md;
+    e->size = size;
+    return 1;
 }
 
 /* Overwrite n bytes in a way the compiler cannot drop as a dead store: memset, then an
@@ -170,73 +159,95 @@ static void ta_evp_wipe(unsigned char *p, size_t n) {
 
 #define TA_EVP_STACK 512 /* inputs up to this size are hashed from one stack buffer */
 
-#if defined(TA_EVP_DLOPEN)
 /* This thread's context, and the function that frees it (from the libcrypto that made it). */
 typedef struct ta_evp_slot {
     ta_evp_ctx *ctx;
     void (*ctx_free)(ta_evp_ctx *);
 } ta_evp_slot;
 
-static pthread_key_t ta_evp_key;
-static pthread_once_t ta_evp_key_once = PTHREAD_ONCE_INIT;
-static int ta_evp_key_ready = 0;   /* written once, inside pthread_once */
-
-static void ta_evp_slot_free(void *p) {
-    ta_evp_slot *slot = (ta_evp_slot *)p;
-    if (slot->ctx != NULL) {
-        slot->ctx_free(slot->ctx);
+static void ta_evp_slot_destroy(PyObject *capsule) {
+    ta_evp_slot *slot = (ta_evp_slot *)PyCapsule_GetPointer(capsule, TA_EVP_CAPSULE);
+    if (slot != NULL) {
+        if (slot->ctx != NULL) {
+            slot->ctx_free(slot->ctx);
+        }
+        PyMem_RawFree(slot);
     }
-    free(slot);
 }
 
-static void ta_evp_key_create(void) {
-    ta_evp_key_ready = pthread_key_create(&ta_evp_key, ta_evp_slot_free) == 0;
+/* This thread's slot (NULL when it has none, or something else is under the key). */
+static ta_evp_slot *ta_evp_thread_slot(const ta_evp *e, PyObject **dict) {
+    PyObject *capsule;
+    *dict = PyThreadState_GetDict();     /* borrowed; NULL (no error) when unavailable */
+    if (*dict == NULL) {
+        return NULL;
+    }
+    capsule = PyDict_GetItemWithError(*dict, e->key);    /* borrowed */
+    if (capsule == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    if (!PyCapsule_IsValid(capsule, TA_EVP_CAPSULE)) {
+        return NULL;
+    }
+    return (ta_evp_slot *)PyCapsule_GetPointer(capsule, TA_EVP_CAPSULE);
 }
 
 /* This thread's context for e (made on first use), or NULL when none can be had. The
    context keeps the state of the last digest it finished (as a hashlib object does until it
-   is freed) and is reinitialised by the next call. */
+   is freed) and is reinitialised by the next call. Leaves no Python error set. */
 static ta_evp_ctx *ta_evp_thread_ctx(const ta_evp *e) {
-    ta_evp_slot *slot;
-    if (pthread_once(&ta_evp_key_once, ta_evp_key_create) != 0 || !ta_evp_key_ready) {
-        return NULL;
-    }
-    slot = (ta_evp_slot *)pthread_getspecific(ta_evp_key);
-    if (slot != NULL && slot->ctx != NULL && slot->ctx_free == e->ctx_free) {
+    PyObject *dict, *capsule;
+    ta_evp_slot *slot = ta_evp_thread_slot(e, &dict);
+    if (slot != NULL) {
+        if (slot->ctx != NULL && slot->ctx_free == e->ctx_free) {
+            return slot->ctx;
+        }
+        if (slot->ctx != NULL) {             /* made by another libcrypto: never mixed */
+            slot->ctx_free(slot->ctx);
+        }
+        slot->ctx = e->ctx_new();
+        slot->ctx_free = e->ctx_free;
         return slot->ctx;
     }
-    if (slot == NULL) {
-        slot = (ta_evp_slot *)calloc(1, sizeof(*slot));
-        if (slot == NULL) {
-            return NULL;
-        }
-        if (pthread_setspecific(ta_evp_key, slot) != 0) {
-            free(slot);
-            return NULL;
-        }
+    if (dict == NULL) {
+        return NULL;
     }
-    if (slot->ctx != NULL) {                 /* made by another libcrypto: never mixed */
-        slot->ctx_free(slot->ctx);
-        slot->ctx = NULL;
+    slot = (ta_evp_slot *)PyMem_RawCalloc(1, sizeof(*slot));
+    if (slot == NULL) {
+        return NULL;
     }
     slot->ctx = e->ctx_new();
     slot->ctx_free = e->ctx_free;
+    if (slot->ctx == NULL) {
+        PyMem_RawFree(slot);
+        return NULL;
+    }
+    capsule = PyCapsule_New(slot, TA_EVP_CAPSULE, ta_evp_slot_destroy);
+    if (capsule == NULL) {
+        slot->ctx_free(slot->ctx);
+        PyMem_RawFree(slot);
+        PyErr_Clear();
+        return NULL;
+    }
+    if (PyDict_SetItem(dict, e->key, capsule) < 0) {
+        Py_DECREF(capsule);                  /* its destructor frees the slot */
+        PyErr_Clear();
+        return NULL;
+    }
+    Py_DECREF(capsule);                      /* the thread-state dict holds it */
     return slot->ctx;
 }
 
 /* Forget this thread's context (after a failed call: its state is not trusted). */
-static void ta_evp_thread_ctx_drop(void) {
-    ta_evp_slot *slot;
-    if (!ta_evp_key_ready) {
-        return;
-    }
-    slot = (ta_evp_slot *)pthread_getspecific(ta_evp_key);
+static void ta_evp_thread_ctx_drop(const ta_evp *e) {
+    PyObject *dict;
+    ta_evp_slot *slot = ta_evp_thread_slot(e, &dict);
     if (slot != NULL && slot->ctx != NULL) {
         slot->ctx_free(slot->ctx);
         slot->ctx = NULL;
     }
 }
-#endif
 
 /* The ticket digest into out (e->size bytes):
 
@@ -264,11 +275,7 @@ static int ta_evp_nested(const ta_evp *e, const unsigned char *head, size_t head
     if (e->md == NULL) {
         return 0;
     }
-#if defined(TA_EVP_DLOPEN)
     ctx = ta_evp_thread_ctx(e);
-#else
-    ctx = NULL;
-#endif
     if (ctx == NULL) {
         e->clear_error();
         return 0;
@@ -321,9 +328,7 @@ static int ta_evp_nested(const ta_evp *e, const unsigned char *head, size_t head
     ok = ok && e->final(ctx, out, &m) == 1 && m == size;
     ta_evp_wipe(buf, used);                  /* the secret and the inner digest */
     if (!ok) {
-#if defined(TA_EVP_DLOPEN)
-        ta_evp_thread_ctx_drop();
-#endif
+        ta_evp_thread_ctx_drop(e);
         e->clear_error();
     }
     return ok;

@@ -29,15 +29,18 @@ import hashlib as _hashlib_module
 import os as _os
 import types as _types
 
+from libc.stdint cimport uintptr_t
 from libc.string cimport memcmp
 
 cdef extern from "_ticketlib/evp.h":
     enum:
         TA_EVP_MAX_MD
+        TA_FN_COUNT
     ctypedef struct ta_evp:
         const void* md
         int size
-    int ta_evp_open(ta_evp* e, const char* library_path, const char* name, int expected_size) noexcept
+    int ta_evp_open(ta_evp* e, const uintptr_t* fns, Py_ssize_t count, const char* name, int expected_size,
+                    object key) noexcept
     void ta_evp_close(ta_evp* e) noexcept
     int ta_evp_nested(const ta_evp* e, const unsigned char* head, size_t head_len,
                       const unsigned char* secret, size_t secret_len,
@@ -79,6 +82,19 @@ _KAT_CASES = (
 )
 
 
+# The OpenSSL functions the path uses, in the order of evp.h's TA_FN_* (the last five: the
+# OpenSSL 3 ones, then their OpenSSL 1.1 counterparts).
+_OPENSSL_FUNCTIONS = (
+    "EVP_MD_CTX_new", "EVP_MD_CTX_free", "EVP_DigestInit_ex", "EVP_DigestUpdate", "EVP_DigestFinal_ex",
+    "ERR_clear_error", "ERR_set_mark", "ERR_pop_to_mark",
+    "EVP_MD_fetch", "EVP_MD_free", "EVP_MD_get_size",
+    "EVP_get_digestbyname", "EVP_MD_size",
+)
+
+# Where each thread keeps its EVP context (in its thread-state dict; see evp.h).
+_THREAD_CONTEXT_KEY = "ticket_auth._ticketcore.evp_ctx"
+
+
 def _openssl_library():
     """The file of the module hashlib gets OpenSSL from (None when there is none)."""
     try:
@@ -86,6 +102,26 @@ def _openssl_library():
     except ImportError:
         return None
     return getattr(_hashlib, "__file__", None)
+
+
+def _openssl_functions(path):
+    """The address of each of _OPENSSL_FUNCTIONS (0 when missing) in the libcrypto the
+    already loaded shared object at ``path`` is linked to; None when they cannot be looked up
+    (no ctypes, no RTLD_NOLOAD, the object not loaded). The library stays loaded: it is
+    _hashlib's, and neither _hashlib nor ctypes ever unloads it."""
+    try:
+        import ctypes
+        library = ctypes.CDLL(path, mode=_os.RTLD_NOLOAD | _os.RTLD_LOCAL)
+    except (ImportError, AttributeError, OSError):
+        return None
+    addresses = []
+    for function in _OPENSSL_FUNCTIONS:
+        try:
+            address = ctypes.cast(getattr(library, function), ctypes.c_void_p).value
+        except AttributeError:
+            address = None
+        addresses.append(address or 0)
+    return addresses
 
 
 cdef object _openssl_name(object constructor, object hashalg):
@@ -127,7 +163,9 @@ cdef int _open_hash_path(ta_evp* evp, object constructor, object hashalg, Py_ssi
     seen half filled, nor closed while in use, even by a (pathological) second ``__init__``
     running at the same time."""
     cdef ta_evp fresh
-    cdef bytes library, name, secret, fields, expected
+    cdef uintptr_t fns[TA_FN_COUNT]
+    cdef Py_ssize_t i
+    cdef bytes name, secret, fields, expected
     cdef unsigned char head[MAX_PREFIX + 4]
     cdef unsigned char got[TA_EVP_MAX_MD]
     cdef size_t head_len
@@ -138,9 +176,13 @@ cdef int _open_hash_path(ta_evp* evp, object constructor, object hashalg, Py_ssi
     path = _openssl_library()
     if openssl_name is None or path is None:
         return 0
-    library = _os.fsencode(path)
+    addresses = _openssl_functions(path)
+    if addresses is None or len(addresses) != TA_FN_COUNT:
+        return 0
+    for i in range(TA_FN_COUNT):
+        fns[i] = <uintptr_t>addresses[i]
     name = openssl_name.encode("ascii")
-    if not ta_evp_open(&fresh, library, name, <int>digest_size):
+    if not ta_evp_open(&fresh, fns, TA_FN_COUNT, name, <int>digest_size, _THREAD_CONTEXT_KEY):
         return 0
     try:
         for hex_inner in (False, True):
