@@ -1,4 +1,4 @@
-"""What the benchmark suite measures: the ticket cases, the implementations, the floor.
+"""What the benchmark suite measures: the ticket cases, the implementations, the floors.
 
 Shared by ``conftest.py``, the ``test_*.py`` benchmark modules, ``test_targets.py`` and
 ``e2e_aiohttp.py``. It imports nothing optional at module level: itsdangerous and pyramid
@@ -16,15 +16,25 @@ changed), ``expired`` (minted, correctly signed, with ``valid_until`` an hour ag
 ``malformed`` (every ``!`` separator replaced by ``_``: the same length as the valid ticket,
 rejected by the structure check only after the whole ticket has been read).
 
-*The floor* of a case is the work no implementation of the ticket format can avoid: the two
-hashlib digests, called directly from Python on exactly the bytes the ticket's digest covers::
+The *floors* of a case are the work no implementation of the ticket format can avoid, the two
+digests over exactly the bytes the ticket's digest covers::
 
     inner_input = data0 + secret + data1      # see ticket_auth._arguments
-    h(h(inner_input).digest() + secret).digest()
+    H(H(inner_input) + secret)
 
-with ``h = ticket_auth._arguments.resolve_hashalg(name)[0]``, the constructor the library
-itself uses. ``floor_input`` rebuilds ``inner_input`` from the ticket text (independently of
-the library's code) and ``Floor`` checks once that the floor's digest is the ticket's.
+* **floor B** (``floor-b``): the two digests through OpenSSL's EVP functions from C, the
+  algorithm fetched once and the context reused, one call from Python (``_floor_b.py``).
+  Nothing that computes these digests with the same OpenSSL can cost less: it is the
+  reference for the targets.
+* **floor A** (``floor-a``): the same two digests through hashlib from Python,
+  ``h(h(inner_input).digest() + secret).digest()`` with ``h`` the constructor the library's
+  hashlib path uses (``ticket_auth._arguments.resolve_hashalg``).
+
+``floor_input`` rebuilds ``inner_input`` from the ticket text (independently of the
+library's code) and each floor checks once that its digest is the ticket's.
+
+The cases are the typical ticket (sha512, typical size, IPv4) and its variations along one
+axis at a time (hash algorithm, size, client address): what the README and the chart show.
 """
 
 import dataclasses
@@ -51,21 +61,24 @@ VALID_UNTIL = NOW + 365 * 86400  # valid for the whole run
 EXPIRED_UNTIL = NOW - 3600  # expired an hour ago
 TIMEOUT = 365 * 86400  # itsdangerous max_age / pyramid timeout for "valid"
 
-HASHALGS = ("md5", "sha256", "sha512", "blake2b")
+HASHALGS = ("md5", "sha256", "sha512")
 SIZES = ("minimal", "typical", "4kb")
 IPS = {"none": None, "ipv4": "203.0.113.7", "ipv6": "2001:db8::8a2e:370:7334"}
 OUTCOMES = ("valid", "bad_digest", "expired", "malformed")
 REJECTED = OUTCOMES[1:]
 
 # Implementations, in the order the report shows them.
-FLOOR = "floor"
+FLOOR_A = "floor-a"
+FLOOR_B = "floor-b"
+FLOORS = (FLOOR_B, FLOOR_A)
 COMPILED = "compiled"
+COMPILED_HASHLIB = "compiled-hashlib"  # the compiled core kept on its hashlib hash path
 PURE = "pure"
 V014 = "0.1.4"
 ITSDANGEROUS = "itsdangerous"
 PYRAMID = "pyramid"
-TICKET_AUTH_IMPLS = (COMPILED, PURE, V014)
-ALL_IMPLS = (FLOOR, COMPILED, PURE, V014, ITSDANGEROUS, PYRAMID)
+TICKET_AUTH_IMPLS = (COMPILED, COMPILED_HASHLIB, PURE, V014)
+ALL_IMPLS = (FLOOR_B, FLOOR_A, COMPILED, COMPILED_HASHLIB, PURE, V014, ITSDANGEROUS, PYRAMID)
 # Which operations each implementation has.
 VALIDATE_IMPLS = ALL_IMPLS
 NEW_IMPLS = ALL_IMPLS
@@ -135,11 +148,16 @@ class Case:
         )
 
 
-def all_cases(sizes=SIZES, ips=tuple(IPS), hashalgs=HASHALGS):
-    return [Case(h, s, i) for h in hashalgs for s in sizes for i in ips]
-
-
 TYPICAL = Case("sha512", "typical", "ipv4")
+
+
+def all_cases():
+    """The typical case and its variations along one axis at a time (7 cases)."""
+    cases = [dataclasses.replace(TYPICAL, hashalg=h) for h in HASHALGS]
+    cases += [dataclasses.replace(TYPICAL, size=s) for s in SIZES]
+    cases += [dataclasses.replace(TYPICAL, ip_name=i) for i in IPS]
+    return list(dict.fromkeys(cases))
+
 
 # (hashalg, size, ip) of every case, for pytest.mark.parametrize (plain strings, so that they
 # are saved in the JSON and make ids such as "sha512-typical-ipv4").
@@ -215,18 +233,25 @@ def _check_raises(call, error, run):
 
 
 class Floor:
-    name = FLOOR
+    """Floor A: the two digests through hashlib, from Python."""
 
-    def _bench(self, case, ticket, expected_hex):
+    name = FLOOR_A
+
+    def _functions(self, case, inner_input, secret):
+        """(run, digest): zero-argument functions; run is timed (one Python frame around the
+        work, as every implementation's), digest returns the digest for the check."""
         h = hash_constructor(case.hashalg)
-        inner_input = floor_input(ticket, case.hashalg, case.ip)
-        secret = SECRET
 
         def run():
             return h(h(inner_input).digest() + secret).digest()
 
+        return run, run
+
+    def _bench(self, case, ticket, expected_hex):
+        run, digest = self._functions(case, floor_input(ticket, case.hashalg, case.ip), SECRET)
+
         def check():
-            assert run().hex() == expected_hex, "the floor does not compute the ticket's digest"
+            assert digest().hex() == expected_hex, f"{self.name} does not compute the ticket's digest"
 
         return Bench(run, check)
 
@@ -242,8 +267,37 @@ class Floor:
         return self._bench(case, valid, valid[: case.hex_len])
 
 
+class FloorB(Floor):
+    """Floor B: the two digests through OpenSSL's EVP functions, from C (``_floor_b``)."""
+
+    name = FLOOR_B
+
+    def __init__(self):
+        import _floor_b
+
+        try:
+            _floor_b.load()
+        except _floor_b.FloorBUnavailableError as exc:
+            raise ImplUnavailableError(str(exc)) from None
+
+    def _functions(self, case, inner_input, secret):
+        import _floor_b
+
+        try:
+            floor = _floor_b.floor(case.hashalg)
+        except _floor_b.FloorBUnavailableError as exc:
+            raise ImplUnavailableError(str(exc)) from None
+        digests = floor.run
+
+        def run():
+            return digests(inner_input, secret)
+
+        return run, functools.partial(floor.digest, inner_input, secret)
+
+
 class TicketAuthImpl:
-    """This project's two cores and ticket_auth 0.1.4: the same API and tickets."""
+    """This project's two cores (the compiled one on each hash path) and ticket_auth 0.1.4:
+    the same API and tickets."""
 
     def __init__(self, name, factory_cls, errors):
         self.name = name
@@ -477,6 +531,98 @@ class PyramidImpl:
         return Bench(run, check)
 
 
+# --------------------------------------------------------------------------- mod_auth_tkt
+#
+# AuthTktFactory (mod_auth_tkt 2.x cookies): the typical fields, IPv4, a base64 cookie, for
+# each digest mod_auth_tkt offers. Its floors hash the same bytes, with the inner digest as
+# lowercase hex (mod_auth_tkt's construction). Groups ``authtkt-{op}-{digest}``.
+
+AUTHTKT_DIGESTS = ("md5", "sha256", "sha512")
+AUTHTKT_IMPLS = (FLOOR_B, FLOOR_A, COMPILED, COMPILED_HASHLIB, PURE)
+AUTHTKT_TIMESTAMP = NOW - 60  # minted a minute ago; valid for the whole run (timeout below)
+AUTHTKT_TIMEOUT = 365 * 86400
+AUTHTKT_IP = IPS["ipv4"]
+
+
+def authtkt_class(name):
+    if name in (COMPILED, COMPILED_HASHLIB):
+        cls = compiled_module().AuthTktFactory
+        return hashlib_factory(cls) if name == COMPILED_HASHLIB else cls
+    if name == PURE:
+        return load_core("pure").AuthTktFactory
+    raise ValueError(f"no AuthTktFactory in {name!r}")
+
+
+@functools.cache
+def authtkt_cookie(digest):
+    """The reference cookie, minted by the pure core."""
+    return authtkt_class(PURE)(SECRET, digest, timeout=AUTHTKT_TIMEOUT).new(
+        USER_ID, TOKENS, USER_DATA, AUTHTKT_TIMESTAMP, AUTHTKT_IP
+    )
+
+
+def authtkt_floor_input(digest):
+    """ip4 + timestamp + secret + UID NUL TOKENS NUL DATA, built from the fields."""
+    fields = "\0".join((USER_ID, ",".join(TOKENS), USER_DATA)).encode("utf-8")
+    packed = ipaddress.IPv4Address(AUTHTKT_IP).packed
+    return packed + AUTHTKT_TIMESTAMP.to_bytes(4, "big") + SECRET + fields
+
+
+def authtkt_bench(impl_name, op, digest):
+    """The Bench of AuthTktFactory ``op`` ("validate" or "new") for one implementation."""
+    import base64
+
+    cookie = authtkt_cookie(digest)
+    expected_hex = base64.b64decode(cookie)[: 2 * hashlib.new(digest).digest_size].decode("ascii")
+    if impl_name in FLOORS:
+        inner_input, secret = authtkt_floor_input(digest), SECRET
+        if impl_name == FLOOR_B:
+            load_impl(FLOOR_B)  # ImplUnavailableError with the reason
+            import _floor_b
+
+            digests = _floor_b.floor(digest, hex_inner=True)
+            run_digests = digests.run
+
+            def run():
+                return run_digests(inner_input, secret)
+
+            def result():
+                return digests.digest(inner_input, secret)
+        else:
+            h = hash_constructor(digest)
+
+            def run():
+                return h(h(inner_input).hexdigest().encode("ascii") + secret).digest()
+
+            result = run
+
+        def check():
+            assert result().hex() == expected_hex, f"{impl_name} does not compute the cookie's digest"
+
+        return Bench(run, check)
+    factory = authtkt_class(impl_name)(SECRET, digest, timeout=AUTHTKT_TIMEOUT)
+    if op == "validate":
+        validate, ip = factory.validate, AUTHTKT_IP
+
+        def run():
+            return validate(cookie, client_ip=ip)
+
+        def check():
+            info = run()
+            assert (info.user_id, info.tokens, info.user_data) == (USER_ID, TOKENS, USER_DATA), info
+
+        return Bench(run, check)
+    new, ip, timestamp = factory.new, AUTHTKT_IP, AUTHTKT_TIMESTAMP
+
+    def run():
+        return new(USER_ID, TOKENS, USER_DATA, timestamp, ip)
+
+    def check():
+        assert run() == cookie, "new() does not mint the reference cookie"
+
+    return Bench(run, check)
+
+
 # --------------------------------------------------------------------------- loading
 
 
@@ -491,17 +637,40 @@ def _load_014():
     return module
 
 
-def factory_class(name):
-    """TicketFactory of ``compiled``, ``pure`` or ``0.1.4`` (ImplUnavailableError if it cannot be
-    imported)."""
-    if name == COMPILED:
+def hashlib_factory(cls):
+    """``cls`` (a compiled core factory class) as a constructor of factories kept on the
+    hashlib hash path, as ``TICKET_AUTH_FORCE_HASHLIB=1`` would keep them."""
+    module = sys.modules[cls.__module__]
+
+    def make(*args, **kwargs):
+        token = module._FORCE_HASHLIB.set(True)
         try:
-            return load_core("compiled").TicketFactory
-        except ModuleNotFoundError as exc:
-            raise ImplUnavailableError(
-                f"the compiled core ticket_auth._ticketcore is not built ({exc}); build it with "
-                "`python setup.py build_ext --inplace`"
-            ) from None
+            factory = cls(*args, **kwargs)
+        finally:
+            module._FORCE_HASHLIB.reset(token)
+        assert factory.hash_path == "hashlib"
+        return factory
+
+    return make
+
+
+def compiled_module():
+    try:
+        return load_core("compiled")
+    except ModuleNotFoundError as exc:
+        raise ImplUnavailableError(
+            f"the compiled core ticket_auth._ticketcore is not built ({exc}); build it with "
+            "`python setup.py build_ext --inplace`"
+        ) from None
+
+
+def factory_class(name):
+    """TicketFactory of ``compiled``, ``compiled-hashlib``, ``pure`` or ``0.1.4``
+    (ImplUnavailableError if it cannot be imported)."""
+    if name == COMPILED:
+        return compiled_module().TicketFactory
+    if name == COMPILED_HASHLIB:
+        return hashlib_factory(compiled_module().TicketFactory)
     if name == PURE:
         return load_core("pure").TicketFactory
     if name == V014:
@@ -525,8 +694,10 @@ def error_classes(name):
 @functools.cache
 def load_impl(name):
     """The adapter for ``name``; ImplUnavailableError (with what to install) if it cannot load."""
-    if name == FLOOR:
+    if name == FLOOR_A:
         return Floor()
+    if name == FLOOR_B:
+        return FloorB()
     if name in TICKET_AUTH_IMPLS:
         return TicketAuthImpl(name, factory_class(name), error_classes(name))
     try:

@@ -106,6 +106,23 @@ def run_bench(benchmark, load_impl):
 
 
 @pytest.fixture
+def run_authtkt(benchmark, load_impl):
+    """run_authtkt(op, digest, impl): the same for AuthTktFactory (group authtkt-{op}-{digest})."""
+
+    def run(op, digest, impl):
+        load_impl(impl)
+        bench = _bench.authtkt_bench(impl, op, digest)
+        bench.check()
+        benchmark.group = f"authtkt-{op}-{digest}"
+        benchmark.extra_info.update(
+            op=f"authtkt-{op}", hashalg=digest, size="typical", ip="ipv4", outcome=None, impl=impl
+        )
+        benchmark(bench.run)
+
+    return run
+
+
+@pytest.fixture
 def report_targets(request):
     """report_targets(lines): print these lines in the terminal summary at the end of the run."""
     config = request.config

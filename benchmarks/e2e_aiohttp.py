@@ -45,7 +45,7 @@ import _bench
 
 HOST = "127.0.0.1"
 COOKIE = "auth_tkt"
-IMPLS = ("none", _bench.COMPILED, _bench.PURE, _bench.V014)
+IMPLS = ("none", _bench.COMPILED, _bench.COMPILED_HASHLIB, _bench.PURE, _bench.V014)
 HASHALG = "sha512"
 
 
@@ -255,7 +255,7 @@ def parse_args(argv):
     parser.add_argument(
         "--rounds", type=int, default=3, help="rounds, implementations interleaved; best kept"
     )
-    parser.add_argument("--max-seconds", type=float, default=55, help="give up on further rounds after this")
+    parser.add_argument("--max-seconds", type=float, default=80, help="give up on further rounds after this")
     parser.add_argument("--server-lifetime", type=float, default=120, help="a server exits after this")
     parser.add_argument("--json", metavar="OUT", help="also write the results as JSON")
     parser.add_argument(

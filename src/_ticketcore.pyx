@@ -3,7 +3,8 @@
 # cython: embedsignature=True
 """The compiled core: ``TicketFactory`` (the ticket_auth 0.1.4 format) and ``AuthTktFactory``
 (Apache mod_auth_tkt) with parsing, digest input assembly, quoting, hex, base64 and
-constant-time comparison in C. Hashing stays in hashlib.
+constant-time comparison in C. Hashing calls OpenSSL's EVP functions directly where hashlib
+itself uses OpenSSL, and hashlib otherwise (``hashing.pxi``, ``evp.h``).
 
 It behaves exactly like the pure core, ``ticket_auth._ticketcore_py`` (same results, errors
 and messages; the shared test suite runs against both). What each format accepts, and the
@@ -16,12 +17,14 @@ idea, included below in this order:
 
 * C headers (declared below): ``scan.h`` (byte classes, hex tables, the quote-safe run,
   the DIGEST TIME header), ``utf8.h`` (strict UTF-8, plain or through %XX escapes),
-  ``base64.h`` (mod_auth_tkt cookie values), ``compare.h`` (constant-time comparison),
+  ``base64.h`` (mod_auth_tkt cookie values), ``compare.h`` (constant-time comparison, a
+  word at a time), ``evp.h`` (OpenSSL's digest functions, found at run time),
   ``objects.h`` (TicketInfo and the exceptions built without a Python frame);
 * Cython includes: ``errors.pxi`` (scan outcomes paired with their messages; the
   exceptions), ``scan.pxi`` (structure of a 0.1.4 ticket), ``quote.pxi`` (quoting and
-  unquoting), ``iptext.pxi`` (client addresses), ``digest.pxi`` (the nested hash and the
-  constant-time search over the secrets), ``factory.pxi`` (``_Factory``, the base both
+  unquoting), ``iptext.pxi`` (client addresses), ``hashing.pxi`` (the per-factory hash path: OpenSSL
+  or hashlib), ``digest.pxi`` (the nested hash through hashlib and the constant-time search
+  over the secrets), ``factory.pxi`` (``_Factory``, the base both
   factories share: configuration, refusals, repr, time argument, token splitting),
   ``ticket.pxi`` (``TicketFactory``), ``authtkt.pxi`` (``AuthTktFactory``).
 
@@ -40,6 +43,7 @@ Safety notes for reviewers:
 cimport cython
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.float cimport PyFloat_AS_DOUBLE
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.object cimport PyTypeObject
 from cpython.ref cimport Py_DECREF, Py_INCREF, PyObject
@@ -95,7 +99,7 @@ cdef extern from "_ticketlib/base64.h":
     void ta_b64_encode(const unsigned char* src, Py_ssize_t n, unsigned char* out) noexcept nogil
 
 cdef extern from "_ticketlib/compare.h":
-    int ta_equal_ct(const unsigned char* a, const unsigned char* b, Py_ssize_t n) noexcept nogil
+    int ta_equal_ct(const unsigned char* a, const unsigned char* b, size_t n) noexcept nogil
 
 cdef extern from "_ticketlib/objects.h":
     object ta_ticket_error(type cls, tuple args, str ticket_name, object ticket, str msg_name, object msg)
@@ -114,6 +118,7 @@ include "_ticketlib/errors.pxi"
 include "_ticketlib/scan.pxi"
 include "_ticketlib/quote.pxi"
 include "_ticketlib/iptext.pxi"
+include "_ticketlib/hashing.pxi"
 include "_ticketlib/digest.pxi"
 include "_ticketlib/factory.pxi"
 include "_ticketlib/ticket.pxi"

@@ -45,6 +45,9 @@ settings.register_profile(
 settings.load_profile("ticket_auth")
 
 CORE_NAMES = ("compiled", "pure")
+# The ``core`` fixture's variants: each core, and the compiled core with its factories kept
+# on the hashlib hash path (as TICKET_AUTH_FORCE_HASHLIB=1 does; see tests/test_hash_path.py).
+CORE_VARIANTS = ("compiled", "compiled-hashlib", "pure")
 
 
 def require_extension():
@@ -60,6 +63,7 @@ class Core:
 
     name: str
     module: types.ModuleType
+    hash_path: str | None = None  # "hashlib": factories built during the test are forced onto it
 
     @property
     def TicketFactory(self):  # noqa: N802 - mirrors the module attribute
@@ -81,10 +85,25 @@ def load_core(name):
     return Core(name, module)
 
 
-@pytest.fixture(scope="session", params=CORE_NAMES)
+@pytest.fixture(scope="session", params=CORE_VARIANTS)
 def core(request):
-    """Each core in turn (ids "compiled" and "pure")."""
-    return load_core(request.param)
+    """Each core in turn (ids "compiled", "compiled-hashlib" and "pure").
+
+    "compiled-hashlib" is the compiled core (``.name`` is "compiled") with every factory built
+    while it is active on the hashlib hash path: the core's private context variable
+    ``_FORCE_HASHLIB`` is set for as long as this fixture value lives (pytest finishes one
+    parameter of a session fixture before it sets up the next).
+    """
+    name, _, forced = request.param.partition("-")
+    loaded = load_core(name)
+    if not forced:
+        yield loaded
+        return
+    token = loaded.module._FORCE_HASHLIB.set(True)
+    try:
+        yield dataclasses.replace(loaded, hash_path=forced)
+    finally:
+        loaded.module._FORCE_HASHLIB.reset(token)
 
 
 @pytest.fixture(scope="session")

@@ -54,6 +54,10 @@ cdef struct AuthTktParsed:
 
 
 # The signature in the docstring and __init__(*args, **kwargs): see TicketFactory (ticket.pxi).
+# 2**62: a float smaller than this in size converts to a long long exactly as int() truncates it.
+cdef double _TWO_62 = 4611686018427387904.0
+
+
 @cython.auto_pickle(False)
 @cython.embedsignature(False)
 cdef class AuthTktFactory(_Factory):
@@ -84,6 +88,7 @@ Mints and validates Apache mod_auth_tkt 2.x tickets (see ticket_auth.mod_auth_tk
         cdef unsigned long ts
         cdef Py_ssize_t uid_len, tokens_len, data_len, middle, length, size
         cdef unsigned char* d
+        cdef unsigned char digest[MAX_DIGEST_SIZE]   # _digest_size <= MAX_DIGEST_SIZE
         self._ready()
         # As TicketFactory.new (0.1.4's order): int(timestamp), the fields, the client address,
         # the 32-bit range.
@@ -106,16 +111,15 @@ Mints and validates Apache mod_auth_tkt 2.x tickets (see ticket_auth.mod_auth_tk
         fields = _authtkt_fields(<const unsigned char*>PyBytes_AS_STRING(uid), uid_len,
                                  <const unsigned char*>PyBytes_AS_STRING(token_text), tokens_len,
                                  <const unsigned char*>PyBytes_AS_STRING(data), data_len)
-        digest = _nested_digest(self._hash, self._digest_size,
-                                _inner_input(ip4, 4, ts, secret, <const unsigned char*>PyBytes_AS_STRING(fields),
-                                             PyBytes_GET_SIZE(fields), -1, -1),
-                                secret, True)
+        _digest_into(&self._evp, self._hash, self._digest_size, ip4, 4, ts, secret,
+                     <const unsigned char*>PyBytes_AS_STRING(fields), PyBytes_GET_SIZE(fields), -1, -1, True,
+                     digest)
         # The tokens part is omitted when there are none, unless the data holds a '!'.
         middle = 2 + tokens_len if tokens_len or memchr(PyBytes_AS_STRING(data), c'!', <size_t>data_len) != NULL else 1
         length = self._hex_len + 8 + uid_len + middle + data_len
         ticket = PyBytes_FromStringAndSize(NULL, length)
         d = <unsigned char*>PyBytes_AS_STRING(ticket)
-        ta_write_header(d, <const unsigned char*>PyBytes_AS_STRING(digest), self._digest_size, ts)
+        ta_write_header(d, digest, self._digest_size, ts)
         d += self._hex_len + 8
         memcpy(d, PyBytes_AS_STRING(uid), <size_t>uid_len)
         d += uid_len
@@ -250,22 +254,28 @@ Mints and validates Apache mod_auth_tkt 2.x tickets (see ticket_auth.mod_auth_tk
         v = <const unsigned char*>PyBytes_AS_STRING(ticket)
         n = PyBytes_GET_SIZE(ticket)
         if parsed.second >= 0:                   # UID!TOKENS!DATA: the separators become NUL
-            matched = _match_secret(self._hash, self._digest_size, self._secrets, ip4, 4, parsed.timestamp,
+            matched = _match_secret(&self._evp, self._hash, self._digest_size, self._secrets, ip4, 4, parsed.timestamp,
                                     v + parsed.rest, n - parsed.rest, parsed.first - parsed.rest,
                                     parsed.second - parsed.rest, True, parsed.digest)
         else:                                    # UID!DATA: hashed as UID NUL NUL DATA
             fields = _authtkt_fields(v + parsed.rest, parsed.first - parsed.rest, v, 0,
                                      v + parsed.first + 1, n - parsed.first - 1)
-            matched = _match_secret(self._hash, self._digest_size, self._secrets, ip4, 4, parsed.timestamp,
+            matched = _match_secret(&self._evp, self._hash, self._digest_size, self._secrets, ip4, 4, parsed.timestamp,
                                     <const unsigned char*>PyBytes_AS_STRING(fields), PyBytes_GET_SIZE(fields),
                                     -1, -1, True, parsed.digest)
         if matched < 0:
             raise _digest_error(cookie)
         if self._timeout:
             if now is None:
-                now = _time.time()
+                now = _time.time()       # looked up per call: a patched time.time is honoured
             # Apache's time is an unsigned 32-bit number: the sum wraps modulo 2**32.
-            if <object><uint32_t>(parsed.timestamp + self._timeout) < (int(now) & _MAX_UINT32):
+            if type(now) is float and -_TWO_62 < PyFloat_AS_DOUBLE(now) < _TWO_62:
+                # int(now) & MAX_UINT32 in C: truncation toward zero, then the low 32 bits of
+                # the two's complement (what Python's & gives for a negative int too).
+                if <uint32_t>(parsed.timestamp + self._timeout) < (
+                        <unsigned long long><long long>PyFloat_AS_DOUBLE(now) & 0xFFFFFFFFULL):
+                    raise _expired_error(cookie)
+            elif <object><uint32_t>(parsed.timestamp + self._timeout) < (int(now) & _MAX_UINT32):
                 raise _expired_error(cookie)
         return self._info(ticket, &parsed, _AuthTktInfo if matched == 0 else _FallbackAuthTktInfo)
 

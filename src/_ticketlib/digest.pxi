@@ -58,20 +58,19 @@ cdef bytes _nested_digest(object constructor, Py_ssize_t digest_size, bytes inne
     return _checked_digest(constructor(outer_input), digest_size)
 
 
-cdef Py_ssize_t _match_secret(object constructor, Py_ssize_t digest_size, tuple secrets,
+cdef Py_ssize_t _match_secret(const ta_evp* evp, object constructor, Py_ssize_t digest_size, tuple secrets,
                               const unsigned char* prefix, Py_ssize_t prefix_len, unsigned long timestamp,
                               const unsigned char* fields, Py_ssize_t fields_len,
                               Py_ssize_t bang1, Py_ssize_t bang2, bint hex_inner,
                               const unsigned char* digest) except -2:
     """Index of the first secret whose digest equals ``digest`` (compared in constant time),
-    or -1: then every secret has cost exactly one digest, whichever it was."""
+    or -1: then every secret has cost exactly one digest, whichever it was. The digests go
+    through the factory's hash path (``_digest_into``, hashing.pxi)."""
+    cdef unsigned char expected[MAX_DIGEST_SIZE]
     cdef Py_ssize_t index
     for index in range(len(secrets)):
-        secret = <bytes>secrets[index]
-        expected = _nested_digest(constructor, digest_size,
-                                  _inner_input(prefix, prefix_len, timestamp, secret, fields, fields_len,
-                                               bang1, bang2),
-                                  secret, hex_inner)
-        if ta_equal_ct(<const unsigned char*>PyBytes_AS_STRING(expected), digest, digest_size):
+        _digest_into(evp, constructor, digest_size, prefix, prefix_len, timestamp, <bytes>secrets[index],
+                     fields, fields_len, bang1, bang2, hex_inner, expected)
+        if ta_equal_ct(expected, digest, <size_t>digest_size):   # digest_size <= MAX_DIGEST_SIZE
             return index
     return -1

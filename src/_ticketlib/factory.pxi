@@ -75,6 +75,7 @@ cdef class _Factory:
 
     cdef tuple _secrets                  # (secret, *fallback_secrets), all non-empty bytes
     cdef object _hash                    # hash constructor: _hash(data) -> hash object
+    cdef ta_evp _evp                     # the OpenSSL hash path; _evp.md == NULL: hashlib (_hash)
     cdef Py_ssize_t _digest_size         # bytes of a digest; DIGEST is twice as many hex digits
     cdef Py_ssize_t _hex_len             # 2 * _digest_size
     cdef Py_ssize_t _max_length          # -1: no limit
@@ -96,10 +97,12 @@ cdef class _Factory:
         if self._secrets is not None:
             raise TypeError(_ticket_format.REINIT_ERROR.format(type(self).__qualname__))
         secrets = check_secrets(secret, fallback_secrets)
-        constructor, digest_size = resolve_hashalg(self._hashlib_name(algorithm))
+        hashlib_name = self._hashlib_name(algorithm)
+        constructor, digest_size = resolve_hashalg(hashlib_name)
         limit = check_max_length(max_length)
         if not 0 < digest_size <= MAX_DIGEST_SIZE:
             raise ValueError("unsupported digest size")
+        _open_hash_path(&self._evp, constructor, hashlib_name, digest_size)
         self._secrets = secrets
         self._hash = constructor
         self._algorithm = algorithm
@@ -116,6 +119,15 @@ cdef class _Factory:
         if self._secrets is None:
             raise AttributeError(f"{type(self).__qualname__}.__init__ was not called: the factory has no secret")
         return 0
+
+    def __dealloc__(self):
+        ta_evp_close(&self._evp)
+
+    @property
+    def hash_path(self):
+        """``"openssl"`` when this factory's digests go straight to OpenSSL's EVP functions,
+        ``"hashlib"`` when they go through hashlib (see the README's Benchmarks section)."""
+        return "openssl" if self._evp.md != NULL else "hashlib"
 
     def __repr__(self):
         return f"{type(self).__module__}.{type(self).__qualname__}({self._describe()})"

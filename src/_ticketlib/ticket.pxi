@@ -44,6 +44,7 @@ Mints and validates tickets signed with ``secret`` using hashlib's ``hashalg``.
         cdef Py_ssize_t bang1, bang2, prefix_len, i, length
         cdef unsigned long until
         cdef unsigned char* d
+        cdef unsigned char raw[MAX_DIGEST_SIZE]   # the digest; _digest_size <= MAX_DIGEST_SIZE
         self._ready()
         # 0.1.4's order: int(valid_until), the fields, the client address, the 32-bit range.
         time_value = _time_argument(valid_until, _DEFAULT_LIFETIME, _VALID_UNTIL_RANGE_ERROR)
@@ -69,15 +70,14 @@ Mints and validates tickets signed with ``secret`` using hashlib's ``hashalg``.
             until = _time_in_range(time_value, _VALID_UNTIL_RANGE_ERROR)
             secret = <bytes>self._secrets[0]
             if encoding is _UTF8 or encoding in _ASCII_COMPATIBLE:
-                inner_input = _inner_input(prefix, prefix_len, until, secret, signed.data, signed.length,
-                                           bang1, bang2)
+                _digest_into(&self._evp, self._hash, self._digest_size, prefix, prefix_len, until, secret,
+                             signed.data, signed.length, bang1, bang2, False, raw)
             else:
                 data1 = PyUnicode_DecodeASCII(<const char*>signed.data, signed.length, NULL).replace(
                     "!", "\0").encode(encoding)
-                inner_input = _inner_input(prefix, prefix_len, until, secret,
-                                           <const unsigned char*>PyBytes_AS_STRING(data1),
-                                           PyBytes_GET_SIZE(data1), -1, -1)
-            digest = _nested_digest(self._hash, self._digest_size, inner_input, secret, False)
+                _digest_into(&self._evp, self._hash, self._digest_size, prefix, prefix_len, until, secret,
+                             <const unsigned char*>PyBytes_AS_STRING(data1), PyBytes_GET_SIZE(data1), -1, -1,
+                             False, raw)
             if signed.length > PY_SSIZE_T_MAX - self._hex_len - 8:
                 raise MemoryError()
             length = self._hex_len + 8 + signed.length
@@ -85,7 +85,7 @@ Mints and validates tickets signed with ``secret`` using hashlib's ``hashalg``.
                 raise ValueError(_ticket_format.NEW_TOO_LONG_ERROR.format(length, self._max_length))
             ticket = PyUnicode_New(length, 127)
             d = <unsigned char*>PyUnicode_DATA(ticket)   # ASCII: one byte per character
-            ta_write_header(d, <const unsigned char*>PyBytes_AS_STRING(digest), self._digest_size, until)
+            ta_write_header(d, raw, self._digest_size, until)
             memcpy(d + self._hex_len + 8, signed.data, <size_t>signed.length)
             return ticket
         finally:
@@ -135,7 +135,7 @@ Mints and validates tickets signed with ``secret`` using hashlib's ``hashalg``.
         prefix_len = _ip_prefix(client_ip, prefix)
         rest = parsed.rest
         if encoding is _UTF8 or encoding in _ASCII_COMPATIBLE:
-            matched = _match_secret(self._hash, self._digest_size, self._secrets, prefix, prefix_len,
+            matched = _match_secret(&self._evp, self._hash, self._digest_size, self._secrets, prefix, prefix_len,
                                     parsed.valid_until, p + rest, PyUnicode_GET_LENGTH(text) - rest,
                                     parsed.bang1 - rest, parsed.bang2 - rest, False, parsed.digest)
         else:
@@ -143,18 +143,21 @@ Mints and validates tickets signed with ``secret`` using hashlib's ``hashalg``.
                 data1 = text[rest:].replace("!", "\0").encode(encoding)
             except UnicodeError:
                 raise _parse_error(ticket, _ticket_format.NOT_ENCODABLE) from None
-            matched = _match_secret(self._hash, self._digest_size, self._secrets, prefix, prefix_len,
+            matched = _match_secret(&self._evp, self._hash, self._digest_size, self._secrets, prefix, prefix_len,
                                     parsed.valid_until, <const unsigned char*>PyBytes_AS_STRING(data1),
                                     PyBytes_GET_SIZE(data1), -1, -1, False, parsed.digest)
         if matched < 0:
             raise _digest_error(ticket)
         if now is None:
-            now = _time.time()
-        valid_until = parsed.valid_until
-        if valid_until <= now:
+            now = _time.time()           # looked up per call: a patched time.time is honoured
+        if type(now) is float:           # as Python compares: valid_until < 2**32 is an exact double
+            if <double>parsed.valid_until <= PyFloat_AS_DOUBLE(now):
+                raise _expired_error(ticket)
+        elif parsed.valid_until <= now:  # an int or any other number: Python's own comparison
             raise _expired_error(ticket)
         # Only an accepted ticket pays for its TicketInfo.
-        return self._info(text, p, &parsed, valid_until, _TicketInfo if matched == 0 else _FallbackTicketInfo)
+        return self._info(text, p, &parsed, parsed.valid_until,
+                          _TicketInfo if matched == 0 else _FallbackTicketInfo)
 
     @cython.embedsignature(True)
     def parse(self, ticket):

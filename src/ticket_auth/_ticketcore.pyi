@@ -7,7 +7,7 @@ the stub against the built extension with ``mypy.stubtest``.
 
 from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv6Address
-from typing import NoReturn, SupportsIndex, TypeAlias
+from typing import Literal, NoReturn, SupportsIndex, TypeAlias
 
 from _typeshed import ConvertibleToInt, ReadableBuffer
 from typing_extensions import Self, disjoint_base
@@ -25,6 +25,8 @@ _ClientIP: TypeAlias = str | int | bytes | IPv4Address | IPv6Address | None
 @disjoint_base
 class _Factory:
     def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn: ...
+    @property
+    def hash_path(self) -> Literal["openssl", "hashlib"]: ...
     def __copy__(self) -> Self: ...
     def __deepcopy__(self, memo: object) -> Self: ...
 

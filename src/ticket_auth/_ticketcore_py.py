@@ -47,7 +47,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run t
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
-    from typing import Any, NoReturn, SupportsIndex, TypeAlias
+    from typing import Any, Literal, NoReturn, SupportsIndex, TypeAlias
 
     from _typeshed import ConvertibleToInt, ReadableBuffer
     from typing_extensions import Self
@@ -184,6 +184,12 @@ class _Factory:
 
     # A factory never changes once configured: its copy is itself (copying is not pickling:
     # the secret is never written out).
+    @property
+    def hash_path(self) -> Literal["openssl", "hashlib"]:
+        """How digests are computed: always ``"hashlib"`` in this core (the compiled core calls
+        OpenSSL's EVP functions directly where it can, ``"openssl"``)."""
+        return "hashlib"
+
     def __copy__(self) -> Self:
         return self
 
