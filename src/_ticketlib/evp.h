@@ -34,7 +34,7 @@
 #include <string.h>
 
 #define TA_EVP_MAX_MD 64 /* EVP_MAX_MD_SIZE */
-#define TA_EVP_CAPSULE "ticket_auth._ticketcore.evp_ctx"
+static const char TA_EVP_CAPSULE_NAME[] = "ticket_auth._ticketcore.evp_ctx";
 
 /* The OpenSSL functions, in the order of hashing.pxi's _OPENSSL_FUNCTIONS. */
 enum {
@@ -166,7 +166,7 @@ typedef struct ta_evp_slot {
 } ta_evp_slot;
 
 static void ta_evp_slot_destroy(PyObject *capsule) {
-    ta_evp_slot *slot = (ta_evp_slot *)PyCapsule_GetPointer(capsule, TA_EVP_CAPSULE);
+    ta_evp_slot *slot = (ta_evp_slot *)PyCapsule_GetPointer(capsule, TA_EVP_CAPSULE_NAME);
     if (slot != NULL) {
         if (slot->ctx != NULL) {
             slot->ctx_free(slot->ctx);
@@ -187,10 +187,12 @@ static ta_evp_slot *ta_evp_thread_slot(const ta_evp *e, PyObject **dict) {
         PyErr_Clear();
         return NULL;
     }
-    if (!PyCapsule_IsValid(capsule, TA_EVP_CAPSULE)) {
+    /* Ours: a capsule made below, named with this very string (compared by address, not
+       by strcmp: this runs on every digest call), whose context is the slot. */
+    if (!PyCapsule_CheckExact(capsule) || PyCapsule_GetName(capsule) != TA_EVP_CAPSULE_NAME) {
         return NULL;
     }
-    return (ta_evp_slot *)PyCapsule_GetPointer(capsule, TA_EVP_CAPSULE);
+    return (ta_evp_slot *)PyCapsule_GetContext(capsule);
 }
 
 /* This thread's context for e (made on first use), or NULL when none can be had. The
@@ -223,10 +225,14 @@ static ta_evp_ctx *ta_evp_thread_ctx(const ta_evp *e) {
         PyMem_RawFree(slot);
         return NULL;
     }
-    capsule = PyCapsule_New(slot, TA_EVP_CAPSULE, ta_evp_slot_destroy);
-    if (capsule == NULL) {
-        slot->ctx_free(slot->ctx);
-        PyMem_RawFree(slot);
+    capsule = PyCapsule_New(slot, TA_EVP_CAPSULE_NAME, ta_evp_slot_destroy);
+    if (capsule == NULL || PyCapsule_SetContext(capsule, slot) < 0) {
+        if (capsule != NULL) {
+            Py_DECREF(capsule);              /* its destructor frees the slot */
+        } else {
+            slot->ctx_free(slot->ctx);
+            PyMem_RawFree(slot);
+        }
         PyErr_Clear();
         return NULL;
     }
