@@ -113,12 +113,25 @@ class WaitressServer:
             app, host="127.0.0.1", port=0, threads=2, clear_untrusted_proxy_headers=False
         )
         self.port = self.server.effective_port
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self._stopping = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
+    def _serve(self):
+        # waitress's own run() loops until its sockets are closed; closing them from another
+        # thread while it sits in select() makes that select fail (EBADF). Here the loop
+        # checks a flag between short polls and the server is closed in its own thread.
+        from waitress import wasyncore
+
+        try:
+            while not self._stopping.is_set():
+                wasyncore.loop(timeout=0.05, map=self.server._map, count=1)
+        finally:
+            self.server.close()
+            self.server.task_dispatcher.shutdown(timeout=START_TIMEOUT)
+
     def stop(self):
-        self.server.close()
-        self.server.task_dispatcher.shutdown(timeout=START_TIMEOUT)
+        self._stopping.set()
         self.thread.join(START_TIMEOUT)
 
 
