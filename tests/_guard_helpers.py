@@ -303,30 +303,15 @@ def check_bad_cookie(port, middleware, core, kind, case):
     assert raw_get(port, "/protected/", [("Cookie", header)])[0] == 401
 
 
-def check_trusted_proxy(port, middleware, core, kind, trusted_proxies):
-    """A ticket bound to the address a trusted proxy forwards is accepted with that header,
-    refused without it, and refused when no proxy is trusted (the header is ignored)."""
-    middleware.guard = make_guard(core, kind, bind_ip=True, trusted_proxies=trusted_proxies)
-    ticket = make_factory(core, kind).new("pat", client_ip="203.0.113.9")
-    cookie = ("Cookie", f"auth_tkt={ticket}")
-    assert raw_get(port, "/protected/", [cookie, ("X-Forwarded-For", "203.0.113.9")])[0] == 200
-    assert raw_get(port, "/protected/", [cookie])[0] == 401
-    middleware.guard = make_guard(core, kind, bind_ip=True)  # no trusted proxy: the header is ignored
-    assert raw_get(port, "/protected/", [cookie, ("X-Forwarded-For", "203.0.113.9")])[0] == 401
-
-
-def get_with_014_cookie(port, middleware, core, ta014, **fields):
-    """``(status, body)`` of ``/protected/`` with a cookie of ticket_auth 0.1.4 for "legacy"
-    (``fields`` as its ``new`` takes them), under a guard of this package."""
-    middleware.guard = make_guard(core, "ticket")
-    ticket = ta014.TicketFactory(SECRET).new("legacy", valid_until=int(time.time()) + LIFETIME, **fields)
-    status, _, body = raw_get(port, "/protected/", [("Cookie", f"auth_tkt={ticket}")])
-    return status, body
-
-
 class AdapterTests:
     """The tests every adapter's module runs the same way, against that module's ``server``
-    and ``middleware`` fixtures: a module subclasses this (as ``TestAdapter``)."""
+    and ``middleware`` fixtures: a module subclasses this (as ``TestAdapter``) and says which
+    proxy addresses its server's peer matches (``trusted_proxies``) and what its app answers
+    for a 0.1.4 ticket with ``legacy_user_data`` (``legacy_body``)."""
+
+    trusted_proxies: tuple[str, ...]
+    legacy_user_data = ""
+    legacy_body: str
 
     def test_walk(self, server, middleware, core, kind):
         walk(server.port, middleware, core, kind)
@@ -334,3 +319,24 @@ class AdapterTests:
     @pytest.mark.parametrize("case", BAD_COOKIE_CASES)
     def test_bad_cookies_are_anonymous(self, server, middleware, core, kind, case):
         check_bad_cookie(server.port, middleware, core, kind, case)
+
+    def test_trusted_proxy_header(self, server, middleware, core, kind):
+        """A ticket bound to the address a trusted proxy forwards is accepted with that header,
+        refused without it, and refused when no proxy is trusted (the header is ignored)."""
+        middleware.guard = make_guard(core, kind, bind_ip=True, trusted_proxies=self.trusted_proxies)
+        ticket = make_factory(core, kind).new("pat", client_ip="203.0.113.9")
+        cookie = ("Cookie", f"auth_tkt={ticket}")
+        assert raw_get(server.port, "/protected/", [cookie, ("X-Forwarded-For", "203.0.113.9")])[0] == 200
+        assert raw_get(server.port, "/protected/", [cookie])[0] == 401
+        middleware.guard = make_guard(core, kind, bind_ip=True)  # no trusted proxy: the header is ignored
+        assert raw_get(server.port, "/protected/", [cookie, ("X-Forwarded-For", "203.0.113.9")])[0] == 401
+
+    def test_014_cookie_accepted(self, server, middleware, core, ta014):
+        """A cookie of ticket_auth 0.1.4, under a guard of this package."""
+        middleware.guard = make_guard(core, "ticket")
+        valid_until = int(time.time()) + LIFETIME
+        ticket = ta014.TicketFactory(SECRET).new(
+            "legacy", user_data=self.legacy_user_data, valid_until=valid_until
+        )
+        status, _, body = raw_get(server.port, "/protected/", [("Cookie", f"auth_tkt={ticket}")])
+        assert (status, body) == (200, self.legacy_body)

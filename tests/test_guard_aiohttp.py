@@ -11,8 +11,6 @@ from _guard_helpers import (
     AdapterTests,
     AiohttpServer,
     Clock,
-    check_trusted_proxy,
-    get_with_014_cookie,
     make_factory,
     make_guard,
     raw_get,
@@ -76,7 +74,10 @@ server = server_fixture(lambda middleware: AiohttpServer(make_app(middleware)))
 
 
 class TestAdapter(AdapterTests):
-    """The walk and the bad cookies, as every adapter takes them."""
+    """The tests every adapter takes alike."""
+
+    trusted_proxies = ("127.0.0.1/32",)
+    legacy_body = "legacy|ok||"
 
 
 def test_tokens_redirect_and_attributes(server, middleware, core, kind):
@@ -103,14 +104,6 @@ def test_reissue_added_to_raised_http_exception(server, middleware, core, kind):
     status, headers, _ = raw_get(server.port, "/raises", [("Cookie", cookie)])
     assert status == 403
     assert len(headers.get_all("set-cookie")) == 1
-
-
-def test_trusted_proxy_header(server, middleware, core, kind):
-    check_trusted_proxy(server.port, middleware, core, kind, ["127.0.0.1/32"])
-
-
-def test_014_cookie_accepted(server, middleware, core, ta014):
-    assert get_with_014_cookie(server.port, middleware, core, ta014) == (200, "legacy|ok||")
 
 
 # -- aiohttp_auth on 0.1.4: switching without logging anyone out ---------------------------

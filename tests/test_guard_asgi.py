@@ -101,7 +101,11 @@ server = server_fixture(UvicornServer)
 
 
 class TestAdapter(AdapterTests):
-    """The walk and the bad cookies, as every adapter takes them."""
+    """The tests every adapter takes alike."""
+
+    trusted_proxies = ("127.0.0.0/8",)
+    legacy_user_data = "u"
+    legacy_body = "legacy|ok||u"
 
 
 def test_set_cookie_attributes_exact(server, middleware, core):
@@ -160,7 +164,7 @@ def test_redirect_with_back_link(server, middleware, core):
     assert (status, headers["Location"]) == (303, "/login?back=https%3A%2F%2Fapp.example.org%2Fadmin%2F")
 
 
-def test_trusted_proxy_header(server, middleware, core, kind):
+def test_trusted_proxy_login_and_hops(server, middleware, core, kind):
     middleware.guard = make_guard(core, kind, bind_ip=True, trusted_proxies=["127.0.0.0/8"])
     forwarded = [("X-Forwarded-For", "198.51.100.1, 203.0.113.9")]
     _status, headers, _ = raw_get(server.port, "/login?user=pat", forwarded)
@@ -238,7 +242,7 @@ def test_more_bad_cookies_are_anonymous(server, middleware, core, kind, case):
     check_bad_cookie(server.port, middleware, core, kind, case)
 
 
-def test_014_cookie_accepted(server, middleware, core, ta014):
+def test_014_quoted_cookie_accepted(server, middleware, core, ta014):
     middleware.guard = make_guard(core, "ticket")
     ticket = ta014.TicketFactory(SECRET).new(
         "legacy", tokens=["a", "b"], user_data="u", valid_until=int(time.time()) + LIFETIME

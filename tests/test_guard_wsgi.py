@@ -7,8 +7,6 @@ from _guard_helpers import (
     SECRET,
     AdapterTests,
     WaitressServer,
-    check_trusted_proxy,
-    get_with_014_cookie,
     make_factory,
     make_guard,
     raw_get,
@@ -66,7 +64,11 @@ server = server_fixture(WaitressServer)
 
 
 class TestAdapter(AdapterTests):
-    """The walk and the bad cookies, as every adapter takes them."""
+    """The tests every adapter takes alike."""
+
+    trusted_proxies = ("127.0.0.1",)
+    legacy_user_data = "u"
+    legacy_body = "legacy|ok||u|legacy"
 
 
 def test_remote_user_and_tokens(server, middleware, core, kind):
@@ -95,12 +97,3 @@ def test_redirect_with_back_link(server, middleware, core):
     assert (status, headers["Location"]) == (303, "/login?back=%2Fprotected%2F%25C3%25A9%3Fa%3Db")
     status, headers, _ = raw_get(server.port, "/protected/100%25")
     assert (status, headers["Location"]) == (303, "/login?back=%2Fprotected%2F100%2525")
-
-
-def test_trusted_proxy_header(server, middleware, core, kind):
-    check_trusted_proxy(server.port, middleware, core, kind, ["127.0.0.1"])
-
-
-def test_014_cookie_accepted(server, middleware, core, ta014):
-    status_body = get_with_014_cookie(server.port, middleware, core, ta014, user_data="u")
-    assert status_body == (200, "legacy|ok||u|legacy")
