@@ -28,13 +28,9 @@ other; a request costs tens of microseconds in aiohttp, so the ticket is a part 
 
 import argparse
 import asyncio
-import http.client
 import json
 import os
-import re
 import shutil
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -42,8 +38,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _bench
+import _e2e
 
-HOST = "127.0.0.1"
+HOST = _e2e.HOST
 COOKIE = "auth_tkt"
 IMPLS = ("none", _bench.COMPILED, _bench.COMPILED_HASHLIB, _bench.PURE, _bench.V014)
 HASHALG = "sha512"
@@ -86,95 +83,27 @@ def serve(impl, lifetime):
             return web.Response(status=401, text="bad ticket\n")
         return web.Response(text=info.user_id)
 
-    async def main():
-        app = web.Application()
-        app.router.add_get("/", check_ticket)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(runner, HOST, 0)
-        await site.start()
-        port = runner.addresses[0][1]
-        print(f"PORT {port}", flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        parent = os.getppid()
-        deadline = time.monotonic() + lifetime
-        while not stop.is_set() and time.monotonic() < deadline and os.getppid() == parent:
-            try:
-                await asyncio.wait_for(stop.wait(), 0.5)
-            except asyncio.TimeoutError:
-                pass
-        await runner.cleanup()
-
-    asyncio.run(main())
-
-
-class Server:
-    def __init__(self, impl, lifetime):
-        self.impl = impl
-        self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve", impl, "--server-lifetime", str(lifetime)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.port = None
-
-    def wait_port(self, timeout):
-        """Read "PORT n" from the server (it binds port 0 itself: no race for a free port)."""
-        import selectors
-
-        sel = selectors.DefaultSelector()
-        sel.register(self.proc.stdout, selectors.EVENT_READ)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not sel.select(timeout=max(0.0, deadline - time.monotonic())):
-                break
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            match = re.fullmatch(r"PORT (\d+)\s*", line)
-            if match:
-                self.port = int(match.group(1))
-                return
-        self.stop()
-        raise RuntimeError(f"server {self.impl!r} did not start: {self.proc.stderr.read()[-2000:]}")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)  # by PID, this server only
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
-        for stream in (self.proc.stdout, self.proc.stderr):
-            stream.close()
+    app = web.Application()
+    app.router.add_get("/", check_ticket)
+    _e2e.serve_aiohttp_app(app, lifetime)
 
 
 def get(port, ticket):
-    conn = http.client.HTTPConnection(HOST, port, timeout=5)
-    try:
-        conn.request("GET", "/", headers={"Cookie": f"{COOKIE}={ticket}"} if ticket else {})
-        response = conn.getresponse()
-        return response.status, response.read().decode()
-    finally:
-        conn.close()
+    status, _, body = _e2e.get(port, "/", f"{COOKIE}={ticket}" if ticket else None)
+    return status, body
 
 
 def sanity_check(server, ticket):
     """A good ticket is accepted and a forged or missing one refused, before any load."""
     status, body = get(server.port, ticket)
-    if server.impl == "none":
+    if server.name == "none":
         assert status == 200, (status, body)
         return
-    assert (status, body) == (200, _bench.USER_ID), f"{server.impl}: good ticket got {status} {body!r}"
+    assert (status, body) == (200, _bench.USER_ID), f"{server.name}: good ticket got {status} {body!r}"
     forged = ticket[:-1] + ("x" if ticket[-1] != "x" else "y")
     for bad in (forged, make_ticket(client_ip="10.0.0.1"), None):
         status, body = get(server.port, bad)
-        assert status == 401, f"{server.impl}: a bad ticket got {status} {body!r}"
+        assert status == 401, f"{server.name}: a bad ticket got {status} {body!r}"
 
 
 # --------------------------------------------------------------------------- load
@@ -192,16 +121,7 @@ def load_wrk(port, ticket, args):
         f"Cookie: {COOKIE}={ticket}",
         f"http://{HOST}:{port}/",
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 15)
-    out = proc.stdout
-    match = re.search(r"Requests/sec:\s*([\d.]+)", out)
-    if proc.returncode != 0 or not match:
-        raise RuntimeError(f"wrk failed ({proc.returncode}): {out}{proc.stderr}")
-    errors = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", out)
-    if errors:
-        raise RuntimeError(f"wrk saw {errors.group(1)} non-2xx responses: the ticket was refused\n{out}")
-    requests = re.search(r"(\d+) requests in", out)
-    return float(match.group(1)), int(requests.group(1)) if requests else None
+    return _e2e.run_wrk(cmd, args.duration, "the ticket was refused")
 
 
 def load_client(port, ticket, args):
@@ -305,7 +225,7 @@ def main(argv=None):
     results = {impl: [] for impl in impls}
     try:
         for impl in impls:
-            servers.append(Server(impl, args.server_lifetime))
+            servers.append(_e2e.Server(__file__, impl, args.server_lifetime))
         for server in servers:
             server.wait_port(timeout=30)
             sanity_check(server, ticket)
@@ -316,9 +236,9 @@ def main(argv=None):
                     print(f"e2e: stopping early, --max-seconds {args.max_seconds:g} reached", flush=True)
                     break
                 rps, count = load(server.port, ticket, args)
-                results[server.impl].append(rps)
+                results[server.name].append(rps)
                 print(
-                    f"  round {round_no + 1}: {server.impl:<8} {rps:>10.0f} requests/s ({count} requests)",
+                    f"  round {round_no + 1}: {server.name:<8} {rps:>10.0f} requests/s ({count} requests)",
                     flush=True,
                 )
             else:

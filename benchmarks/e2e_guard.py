@@ -41,25 +41,21 @@ the whole run stops starting rounds after ``--max-seconds``, and each server exi
 
 import argparse
 import asyncio
-import http.client
 import json
 import os
-import re
 import shutil
-import signal
 import socket
 import statistics
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _bench
+import _e2e
 
-HOST = "127.0.0.1"
+HOST = _e2e.HOST
 ASGI = ("asgi-none", "asgi-none-cookie", "asgi-guard-compiled", "asgi-guard-pure", "asgi-session")
 AIOHTTP = (
     "aiohttp-none",
@@ -87,19 +83,6 @@ def _guard(core):
 
 
 # --------------------------------------------------------------------------- servers
-
-
-def _lifetime_watch(lifetime, stop):
-    """Call ``stop`` after ``lifetime`` seconds or once the parent process is gone."""
-    parent = os.getppid()
-
-    def watch():
-        deadline = time.monotonic() + lifetime
-        while time.monotonic() < deadline and os.getppid() == parent:
-            time.sleep(0.5)
-        stop()
-
-    threading.Thread(target=watch, daemon=True).start()
 
 
 def asgi_app(config):
@@ -169,7 +152,7 @@ def serve_asgi(config, lifetime):
     def stop():
         server.should_exit = True
 
-    _lifetime_watch(lifetime, stop)
+    _e2e.lifetime_watch(lifetime, stop)
     server.run(sockets=[sock])
 
 
@@ -231,94 +214,32 @@ def serve_aiohttp(config, lifetime):
         await do_login(request, response)
         return response
 
-    async def main():
-        app = web.Application(middlewares=middlewares)
-        app.router.add_get("/", home)
-        app.router.add_get("/login/", login)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        await web.TCPSite(runner, HOST, 0).start()
-        print(f"PORT {runner.addresses[0][1]}", flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        _lifetime_watch(lifetime, lambda: loop.call_soon_threadsafe(stop.set))
-        await stop.wait()
-        await runner.cleanup()
-
-    asyncio.run(main())
+    app = web.Application(middlewares=middlewares)
+    app.router.add_get("/", home)
+    app.router.add_get("/login/", login)
+    _e2e.serve_aiohttp_app(app, lifetime)
 
 
-class Server:
+class Server(_e2e.Server):
+    """A configuration's server, and the cookie ``prepare`` got from its /login/."""
+
     def __init__(self, config, lifetime, cpu=None):
-        self.config = config
-        pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
-        self.proc = subprocess.Popen(
-            [*pin, sys.executable, __file__, "--serve", config, "--server-lifetime", str(lifetime)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.port = None
+        super().__init__(__file__, config, lifetime, cpu)
         self.cookie = None
 
-    def wait_port(self, timeout):
-        import selectors
 
-        sel = selectors.DefaultSelector()
-        sel.register(self.proc.stdout, selectors.EVENT_READ)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not sel.select(timeout=max(0.0, deadline - time.monotonic())):
-                break
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            match = re.fullmatch(r"PORT (\d+)\s*", line)
-            if match:
-                self.port = int(match.group(1))
-                while time.monotonic() < deadline:  # uvicorn listens a moment after binding
-                    try:
-                        socket.create_connection((HOST, self.port), timeout=1).close()
-                        return
-                    except OSError:
-                        time.sleep(0.05)
-                break
-        self.stop()
-        raise RuntimeError(f"server {self.config!r} did not start: {self.proc.stderr.read()[-2000:]}")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)  # by PID, this server only
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
-        for stream in (self.proc.stdout, self.proc.stderr):
-            stream.close()
-
-
-def get(port, path, cookie=None):
-    conn = http.client.HTTPConnection(HOST, port, timeout=5)
-    try:
-        conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
-        response = conn.getresponse()
-        return response.status, response.msg, response.read().decode()
-    finally:
-        conn.close()
+get = _e2e.get
 
 
 def prepare(server):
     """Log in (the server's own /login/ sets the cookie), then check that the cookie gives 200
     with the user id and that no cookie gives 401."""
     status, headers, body = get(server.port, "/login/")
-    assert status == 200, f"{server.config}: /login/ gave {status} {body!r}"
-    name = COOKIE_NAME.get(server.config, "auth_tkt")
-    if server.config.endswith(("-none", "-middleware")):
+    assert status == 200, f"{server.name}: /login/ gave {status} {body!r}"
+    name = COOKIE_NAME.get(server.name, "auth_tkt")
+    if server.name.endswith(("-none", "-middleware")):
         server.cookie = None
-    elif server.config.endswith("-none-cookie"):
+    elif server.name.endswith("-none-cookie"):
         # No authentication, but the request carries the guard's cookie all the same: what
         # the server itself spends on receiving that header.
         cookie = _guard("pure").remember(_bench.USER_ID, _bench.TOKENS, _bench.USER_DATA, peer=HOST)
@@ -327,13 +248,13 @@ def prepare(server):
         cookies = [
             h.split(";", 1)[0] for h in headers.get_all("Set-Cookie") or [] if h.startswith(name + "=")
         ]
-        assert len(cookies) == 1, f"{server.config}: login set {headers.get_all('Set-Cookie')}"
+        assert len(cookies) == 1, f"{server.name}: login set {headers.get_all('Set-Cookie')}"
         server.cookie = cookies[0]
     status, _, body = get(server.port, "/", server.cookie)
-    assert (status, body) == (200, _bench.USER_ID), f"{server.config}: the cookie gave {status} {body!r}"
-    if server.cookie is not None and not server.config.endswith("-none-cookie"):
+    assert (status, body) == (200, _bench.USER_ID), f"{server.name}: the cookie gave {status} {body!r}"
+    if server.cookie is not None and not server.name.endswith("-none-cookie"):
         status, _, body = get(server.port, "/")
-        assert status == 401, f"{server.config}: no cookie gave {status} {body!r}"
+        assert status == 401, f"{server.name}: no cookie gave {status} {body!r}"
 
 
 def _cpu_ns(pid):
@@ -358,20 +279,12 @@ def load_wrk(server, args, cpu=None, duration=None):
         cmd += ["-H", f"Cookie: {server.cookie}"]
     cmd.append(f"http://{HOST}:{server.port}/")
     cpu_before = _cpu_ns(server.proc.pid)
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 15)
+    rps, count = _e2e.run_wrk(cmd, duration, server.name)
     cpu_after = _cpu_ns(server.proc.pid)
-    out = proc.stdout
-    match = re.search(r"Requests/sec:\s*([\d.]+)", out)
-    count = re.search(r"(\d+) requests in", out)
-    if proc.returncode != 0 or not match or not count:
-        raise RuntimeError(f"wrk failed ({proc.returncode}): {out}{proc.stderr}")
-    errors = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", out)
-    if errors:
-        raise RuntimeError(f"{server.config}: wrk saw {errors.group(1)} non-2xx responses\n{out}")
     cpu_us = None
-    if cpu_before is not None and cpu_after is not None and int(count.group(1)):
-        cpu_us = (cpu_after - cpu_before) / int(count.group(1)) / 1000
-    return float(match.group(1)), cpu_us
+    if cpu_before is not None and cpu_after is not None and count:
+        cpu_us = (cpu_after - cpu_before) / count / 1000
+    return rps, cpu_us
 
 
 def _bare_app(config):
@@ -572,10 +485,10 @@ def main(argv=None):
                     print(f"stopping early, --max-seconds {args.max_seconds:g} reached", flush=True)
                     break
                 rps, cpu_us = load_wrk(server, args, pin[1] if pin else None)
-                rounds[-1][server.config] = rps
-                cpu_rounds[-1][server.config] = cpu_us
+                rounds[-1][server.name] = rps
+                cpu_rounds[-1][server.name] = cpu_us
                 cpu = f"{cpu_us:>8.1f} server CPU us/request" if cpu_us is not None else ""
-                print(f"  round {round_no + 1}: {server.config:<24}{rps:>10.0f} requests/s{cpu}", flush=True)
+                print(f"  round {round_no + 1}: {server.name:<24}{rps:>10.0f} requests/s{cpu}", flush=True)
             else:
                 continue
             break

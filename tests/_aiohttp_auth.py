@@ -11,7 +11,6 @@ old-style middleware factory as a current middleware.
 """
 
 import importlib
-import subprocess
 import sys
 
 import _ta014
@@ -33,24 +32,9 @@ def load(ta014):
     if "aiohttp_auth" in sys.modules:
         return sys.modules["aiohttp_auth"], None
     if _wheel() is None:
-        _cache_dir().mkdir(parents=True, exist_ok=True)
-        cmd = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--disable-pip-version-check",
-            REQUIREMENT,
-        ]
-        try:
-            proc = subprocess.run(
-                [*cmd, "-d", str(_cache_dir())], capture_output=True, text=True, timeout=180
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return None, f"pip download {REQUIREMENT} could not run: {exc}"
-        if proc.returncode != 0 or _wheel() is None:
-            return None, f"pip download {REQUIREMENT} failed: {(proc.stderr or proc.stdout)[-500:]}"
+        error = _ta014.pip_download(REQUIREMENT, _cache_dir(), _wheel)
+        if error:
+            return None, error
     from aiohttp import web
 
     if not hasattr(web.StreamResponse, "started"):

@@ -12,6 +12,7 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from ticket_auth.guard import TicketGuard
 
@@ -23,7 +24,6 @@ REISSUE_AFTER = 600
 PROTECT = {"/protected/": (), "/admin/": ("admin",), "/ws/": ()}
 START_TIMEOUT = 10.0
 HTTP_TIMEOUT = 10.0
-KINDS = ("ticket", "authtkt")
 
 
 class Clock:
@@ -155,6 +155,19 @@ class AiohttpServer:
         self.loop.close()
 
 
+def server_fixture(start):
+    """A module-scoped ``server`` fixture: ``start(middleware)`` (the module's ``middleware``
+    fixture), stopped after the module's tests."""
+
+    @pytest.fixture(scope="module")
+    def server(middleware):
+        srv = start(middleware)
+        yield srv
+        srv.stop()
+
+    return server
+
+
 # -- clients ---------------------------------------------------------------------------------
 
 
@@ -271,3 +284,72 @@ def bad_cookie_headers(core, kind, clock):
         "control-chars": b"auth_tkt=abc\x01def",
         "empty": b"auth_tkt=",
     }
+
+
+# The bad cookies every adapter's server hands to the guard as they are (the ASGI server also
+# passes "control-chars" and "empty").
+BAD_COOKIE_CASES = (
+    "malformed",
+    "bad-quoting",
+    "oversized",
+    "forged",
+    "expired",
+    "wrong-address",
+    "duplicated",
+    "not-latin-1",
+)
+
+
+def check_bad_cookie(port, middleware, core, kind, case):
+    """The bad cookie ``case`` leaves a request anonymous (no server error, and a reason that
+    does not name the cookie) and the protected path refused. Needs the app's ``/open`` and
+    ``/protected/`` answering "user|reason|..."."""
+    clock = Clock()
+    middleware.guard = make_guard(core, kind, clock, bind_ip=True)
+    header = bad_cookie_headers(core, kind, clock)[case]
+    status, _, body = raw_get(port, "/open", [("Cookie", header)])
+    assert status == 200
+    user, reason = body.split("|")[:2]
+    assert user == "-"
+    assert reason != "ok"
+    assert "auth_tkt" not in reason
+    assert raw_get(port, "/protected/", [("Cookie", header)])[0] == 401
+
+
+class AdapterTests:
+    """The tests every adapter's module runs the same way, against that module's ``server``
+    and ``middleware`` fixtures: a module subclasses this (as ``TestAdapter``) and says which
+    proxy addresses its server's peer matches (``trusted_proxies``) and what its app answers
+    for a 0.1.4 ticket with ``legacy_user_data`` (``legacy_body``)."""
+
+    trusted_proxies: tuple[str, ...]
+    legacy_user_data = ""
+    legacy_body: str
+
+    def test_walk(self, server, middleware, core, kind):
+        walk(server.port, middleware, core, kind)
+
+    @pytest.mark.parametrize("case", BAD_COOKIE_CASES)
+    def test_bad_cookies_are_anonymous(self, server, middleware, core, kind, case):
+        check_bad_cookie(server.port, middleware, core, kind, case)
+
+    def test_trusted_proxy_header(self, server, middleware, core, kind):
+        """A ticket bound to the address a trusted proxy forwards is accepted with that header,
+        refused without it, and refused when no proxy is trusted (the header is ignored)."""
+        middleware.guard = make_guard(core, kind, bind_ip=True, trusted_proxies=self.trusted_proxies)
+        ticket = make_factory(core, kind).new("pat", client_ip="203.0.113.9")
+        cookie = ("Cookie", f"auth_tkt={ticket}")
+        assert raw_get(server.port, "/protected/", [cookie, ("X-Forwarded-For", "203.0.113.9")])[0] == 200
+        assert raw_get(server.port, "/protected/", [cookie])[0] == 401
+        middleware.guard = make_guard(core, kind, bind_ip=True)  # no trusted proxy: the header is ignored
+        assert raw_get(server.port, "/protected/", [cookie, ("X-Forwarded-For", "203.0.113.9")])[0] == 401
+
+    def test_014_cookie_accepted(self, server, middleware, core, ta014):
+        """A cookie of ticket_auth 0.1.4, under a guard of this package."""
+        middleware.guard = make_guard(core, "ticket")
+        valid_until = int(time.time()) + LIFETIME
+        ticket = ta014.TicketFactory(SECRET).new(
+            "legacy", user_data=self.legacy_user_data, valid_until=valid_until
+        )
+        status, _, body = raw_get(server.port, "/protected/", [("Cookie", f"auth_tkt={ticket}")])
+        assert (status, body) == (200, self.legacy_body)

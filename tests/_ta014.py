@@ -45,27 +45,34 @@ def _wheel():
     return wheels[0] if wheels else None
 
 
-def _download():
+def pip_download(requirement, dest, wheel, *options):
+    """``pip download --no-deps requirement`` (with ``options``) into ``dest``, made if need
+    be; ``wheel()`` finds the file it fetched there. None, or why it failed."""
+    dest.mkdir(parents=True, exist_ok=True)
     cmd = [
         sys.executable,
         "-m",
         "pip",
         "download",
         "--no-deps",
-        "--only-binary=:all:",
+        *options,
         "--disable-pip-version-check",
-        REQUIREMENT,
+        requirement,
         "-d",
-        str(cache_dir()),
+        str(dest),
     ]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"{' '.join(cmd)} could not run: {exc}"
-    if proc.returncode != 0 or _wheel() is None:
+    if proc.returncode != 0 or wheel() is None:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
         return f"{' '.join(cmd)} failed (exit {proc.returncode}): " + " | ".join(tail)
     return None
+
+
+def _download():
+    return pip_download(REQUIREMENT, cache_dir(), _wheel, "--only-binary=:all:")
 
 
 def _unpack(wheel):

@@ -127,6 +127,12 @@ def both_cores(compiled_core, pure_core):
     return compiled_core, pure_core
 
 
+@pytest.fixture(params=("ticket", "authtkt"))
+def kind(request):
+    """The guard tests' factory: the 0.1.4 format ("ticket") or mod_auth_tkt ("authtkt")."""
+    return request.param
+
+
 @pytest.fixture(scope="session")
 def ta014():
     """ticket_auth 0.1.4 imported as ``ticket_auth_014``."""

@@ -17,14 +17,16 @@ from ticket_auth import ticket_factory
 from ticket_auth.exception import TicketError, TicketParseError
 
 SECRET = b"drop-in secret"
-TICKET_NAMES_014 = (
-    "TicketDigestError",
-    "TicketError",
-    "TicketExpired",
-    "TicketFactory",
-    "TicketInfo",
-    "TicketParseError",
-)
+
+
+def ticket_names_014(ta014):
+    """The classes 0.1.4's ticket_factory module offers (its factory, info and, re-exported,
+    the exceptions), as 0.1.4 itself has them."""
+    return sorted(
+        name
+        for name, value in vars(ta014.ticket_factory).items()
+        if not name.startswith("_") and isinstance(value, type)
+    )
 
 
 # --- names ------------------------------------------------------------------------------------------
@@ -33,7 +35,9 @@ TICKET_NAMES_014 = (
 def test_ticket_factory_module_exports_what_0_1_4_code_imports_from_it(ta014):
     # Every class 0.1.4's ticket_factory module offers (it re-exports the exceptions) imports
     # from ours, and is the same object as the top-level name.
-    for name in TICKET_NAMES_014:
+    names = ticket_names_014(ta014)
+    assert "TicketFactory" in names and "TicketParseError" in names, names
+    for name in names:
         assert hasattr(ta014.ticket_factory, name)
         assert getattr(ticket_factory, name) is getattr(ticket_auth, name), name
 
@@ -61,7 +65,7 @@ def test_every_public_name_of_0_1_4_modules_is_offered_or_documented(ta014):
     # 0.1.4 has no __all__ there: a star import gave the exceptions too.
     namespace = {}
     exec("from ticket_auth.ticket_factory import *", namespace)  # noqa: S102 - checking __all__
-    assert set(TICKET_NAMES_014) <= set(namespace)
+    assert set(ticket_names_014(ta014)) <= set(namespace)
 
 
 def test_ticket_factory_time_can_be_patched_with_mock(core):

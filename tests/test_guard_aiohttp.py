@@ -1,23 +1,20 @@
 """The aiohttp guard on aiohttp's own server, httpx over 127.0.0.1, for both cores and both
 ticket formats; and aiohttp_auth (running on ticket_auth 0.1.4) sharing its logins with it."""
 
-import time
-
 import httpx
 import pytest
 
 from _guard_helpers import (
     HTTP_TIMEOUT,
-    KINDS,
     LIFETIME,
     SECRET,
+    AdapterTests,
     AiohttpServer,
     Clock,
-    bad_cookie_headers,
     make_factory,
     make_guard,
     raw_get,
-    walk,
+    server_fixture,
 )
 
 web = pytest.importorskip("aiohttp.web")
@@ -73,20 +70,14 @@ def middleware():
     return TicketAuthMiddleware(TicketGuard(TicketFactory(SECRET)))
 
 
-@pytest.fixture(scope="module")
-def server(middleware):
-    srv = AiohttpServer(make_app(middleware))
-    yield srv
-    srv.stop()
+server = server_fixture(lambda middleware: AiohttpServer(make_app(middleware)))
 
 
-@pytest.fixture(params=KINDS)
-def kind(request):
-    return request.param
+class TestAdapter(AdapterTests):
+    """The tests every adapter takes alike."""
 
-
-def test_walk(server, middleware, core, kind):
-    walk(server.port, middleware, core, kind)
+    trusted_proxies = ("127.0.0.1/32",)
+    legacy_body = "legacy|ok||"
 
 
 def test_tokens_redirect_and_attributes(server, middleware, core, kind):
@@ -113,47 +104,6 @@ def test_reissue_added_to_raised_http_exception(server, middleware, core, kind):
     status, headers, _ = raw_get(server.port, "/raises", [("Cookie", cookie)])
     assert status == 403
     assert len(headers.get_all("set-cookie")) == 1
-
-
-def test_trusted_proxy_header(server, middleware, core, kind):
-    middleware.guard = make_guard(core, kind, bind_ip=True, trusted_proxies=["127.0.0.1/32"])
-    ticket = make_factory(core, kind).new("pat", client_ip="203.0.113.9")
-    cookie = ("Cookie", f"auth_tkt={ticket}")
-    assert raw_get(server.port, "/protected/", [cookie, ("X-Forwarded-For", "203.0.113.9")])[0] == 200
-    assert raw_get(server.port, "/protected/", [cookie])[0] == 401
-    middleware.guard = make_guard(core, kind, bind_ip=True)
-    assert raw_get(server.port, "/protected/", [cookie, ("X-Forwarded-For", "203.0.113.9")])[0] == 401
-
-
-@pytest.mark.parametrize(
-    "case",
-    [
-        "malformed",
-        "bad-quoting",
-        "oversized",
-        "forged",
-        "expired",
-        "wrong-address",
-        "duplicated",
-        "not-latin-1",
-    ],
-)
-def test_bad_cookies_are_anonymous(server, middleware, core, kind, case):
-    clock = Clock()
-    middleware.guard = make_guard(core, kind, clock, bind_ip=True)
-    header = bad_cookie_headers(core, kind, clock)[case]
-    status, _, body = raw_get(server.port, "/open", [("Cookie", header)])
-    assert status == 200
-    assert body.split("|")[0] == "-"
-    assert body.split("|")[1] != "ok"
-    assert raw_get(server.port, "/protected/", [("Cookie", header)])[0] == 401
-
-
-def test_014_cookie_accepted(server, middleware, core, ta014):
-    middleware.guard = make_guard(core, "ticket")
-    ticket = ta014.TicketFactory(SECRET).new("legacy", valid_until=int(time.time()) + LIFETIME)
-    status, _, body = raw_get(server.port, "/protected/", [("Cookie", f"auth_tkt={ticket}")])
-    assert (status, body) == (200, "legacy|ok||")
 
 
 # -- aiohttp_auth on 0.1.4: switching without logging anyone out ---------------------------

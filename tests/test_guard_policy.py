@@ -7,13 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from _guard_helpers import KINDS, LIFETIME, SECRET, Clock, make_factory, make_guard
+from _guard_helpers import LIFETIME, SECRET, Clock, make_factory, make_guard
 from ticket_auth.guard import REASONS, TicketGuard, client_address, parse_cookie_header
-
-
-@pytest.fixture(params=KINDS)
-def kind(request):
-    return request.param
 
 
 def value_of(set_cookie):

@@ -1,21 +1,16 @@
 """The WSGI guard on a real server: waitress serving a Flask app, httpx over 127.0.0.1, for
 both cores and both ticket formats."""
 
-import time
-
 import pytest
 
 from _guard_helpers import (
-    KINDS,
-    LIFETIME,
     SECRET,
-    Clock,
+    AdapterTests,
     WaitressServer,
-    bad_cookie_headers,
     make_factory,
     make_guard,
     raw_get,
-    walk,
+    server_fixture,
 )
 
 pytest.importorskip("waitress")
@@ -65,20 +60,15 @@ def middleware():
     return TicketAuthMiddleware(app.wsgi_app, TicketGuard(TicketFactory(SECRET)))
 
 
-@pytest.fixture(scope="module")
-def server(middleware):
-    srv = WaitressServer(middleware)
-    yield srv
-    srv.stop()
+server = server_fixture(WaitressServer)
 
 
-@pytest.fixture(params=KINDS)
-def kind(request):
-    return request.param
+class TestAdapter(AdapterTests):
+    """The tests every adapter takes alike."""
 
-
-def test_walk(server, middleware, core, kind):
-    walk(server.port, middleware, core, kind)
+    trusted_proxies = ("127.0.0.1",)
+    legacy_user_data = "u"
+    legacy_body = "legacy|ok||u|legacy"
 
 
 def test_remote_user_and_tokens(server, middleware, core, kind):
@@ -107,44 +97,3 @@ def test_redirect_with_back_link(server, middleware, core):
     assert (status, headers["Location"]) == (303, "/login?back=%2Fprotected%2F%25C3%25A9%3Fa%3Db")
     status, headers, _ = raw_get(server.port, "/protected/100%25")
     assert (status, headers["Location"]) == (303, "/login?back=%2Fprotected%2F100%2525")
-
-
-def test_trusted_proxy_header(server, middleware, core, kind):
-    middleware.guard = make_guard(core, kind, bind_ip=True, trusted_proxies=["127.0.0.1"])
-    ticket = make_factory(core, kind).new("pat", client_ip="203.0.113.9")
-    cookie = ("Cookie", f"auth_tkt={ticket}")
-    assert raw_get(server.port, "/protected/", [cookie, ("X-Forwarded-For", "203.0.113.9")])[0] == 200
-    assert raw_get(server.port, "/protected/", [cookie])[0] == 401
-    middleware.guard = make_guard(core, kind, bind_ip=True)  # no trusted proxy: the header is ignored
-    assert raw_get(server.port, "/protected/", [cookie, ("X-Forwarded-For", "203.0.113.9")])[0] == 401
-
-
-@pytest.mark.parametrize(
-    "case",
-    [
-        "malformed",
-        "bad-quoting",
-        "oversized",
-        "forged",
-        "expired",
-        "wrong-address",
-        "duplicated",
-        "not-latin-1",
-    ],
-)
-def test_bad_cookies_are_anonymous(server, middleware, core, kind, case):
-    clock = Clock()
-    middleware.guard = make_guard(core, kind, clock, bind_ip=True)
-    header = bad_cookie_headers(core, kind, clock)[case]
-    status, _, body = raw_get(server.port, "/open", [("Cookie", header)])
-    assert status == 200
-    assert body.split("|")[0] == "-"
-    assert body.split("|")[1] != "ok"
-    assert raw_get(server.port, "/protected/", [("Cookie", header)])[0] == 401
-
-
-def test_014_cookie_accepted(server, middleware, core, ta014):
-    middleware.guard = make_guard(core, "ticket")
-    ticket = ta014.TicketFactory(SECRET).new("legacy", user_data="u", valid_until=int(time.time()) + LIFETIME)
-    status, _, body = raw_get(server.port, "/protected/", [("Cookie", f"auth_tkt={ticket}")])
-    assert (status, body) == (200, "legacy|ok||u|legacy")

@@ -6,16 +6,10 @@ is used when the extension is not built, on interpreters other than CPython, or 
 environment variable ``TICKET_AUTH_NO_EXTENSIONS`` is set to a non-empty value.
 """
 
-from .exception import TicketDigestError, TicketError, TicketExpired, TicketParseError
-from .ticket_factory import CORE, TicketFactory, TicketInfo
+from . import ticket_factory
+from .ticket_factory import *  # noqa: F403
 
-__all__ = [
-    "CORE",
-    "TicketDigestError",
-    "TicketError",
-    "TicketExpired",
-    "TicketFactory",
-    "TicketInfo",
-    "TicketParseError",
-]
+# The package offers what its ticket_factory module offers (as 0.1.4's did): the factory,
+# TicketInfo, the exceptions and CORE.
+__all__ = ticket_factory.__all__
 __version__ = "1.0.0"

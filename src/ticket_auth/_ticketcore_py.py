@@ -193,6 +193,9 @@ class _Factory:
     def __copy__(self) -> Self:
         return self
 
+    def __repr__(self) -> str:
+        return _repr(self)
+
     def __deepcopy__(self, memo: object) -> Self:
         return self
 
@@ -218,6 +221,15 @@ def _not_configured(factory: _Factory) -> AttributeError:
     return AttributeError(f"{type(factory).__qualname__}.__init__ was not called: the factory has no secret")
 
 
+def _config_of(factory: _Factory) -> Any:
+    """The factory's configuration, or the error of a factory whose ``__init__`` never ran.
+    (``validate`` reads the slot inline, as this does, to spare a call on its hot path.)"""
+    try:
+        return _read_config(factory)
+    except AttributeError:
+        raise _not_configured(factory) from None
+
+
 def _configure(
     factory: _Factory,
     secret: ReadableBuffer,
@@ -225,10 +237,12 @@ def _configure(
     algorithm: str,
     hashlib_name: Callable[[str], str] | None,
     max_length: int | None,
-) -> tuple[tuple[bytes, ...], HashConstructor, int, int | None]:
-    """Check every shared argument (in the compiled core's order) and return ``(secrets,
-    hash constructor, hex length of a digest, max_length)``; the caller stores its config.
-    A factory is configured once (the compiled core reads its fields without a lock)."""
+    format_item: Callable[[int], object],
+) -> None:
+    """Check every shared argument (in the compiled core's order) and store the factory's
+    configuration: ``(secrets, hash constructor, hex length of a digest, max_length, the
+    format's own item, algorithm)``, where ``format_item`` makes that item from the hex
+    length. A factory is configured once (the compiled core reads its fields without a lock)."""
     try:
         _read_config(factory)
     except AttributeError:
@@ -237,10 +251,13 @@ def _configure(
         raise TypeError(_ticket_format.REINIT_ERROR.format(type(factory).__qualname__))
     secrets = check_secrets(secret, fallback_secrets)
     constructor, digest_size = resolve_hashalg(algorithm if hashlib_name is None else hashlib_name(algorithm))
-    return secrets, constructor, 2 * digest_size, check_max_length(max_length)
+    hex_len = 2 * digest_size
+    limit = check_max_length(max_length)
+    _write_config(factory, (secrets, constructor, hex_len, limit, format_item(hex_len), algorithm))
 
 
-def _repr(factory: _Factory, describe: Callable[[Any], str]) -> str:
+def _repr(factory: _Factory) -> str:
+    describe = _DESCRIBE[_public_class(factory)]
     try:
         arguments = describe(_read_config(factory))
     except AttributeError:  # not configured: as the compiled core shows it
@@ -308,6 +325,14 @@ def _diagnose(text: str, hex_len: int) -> str:
     return _ticket_format.BAD_DATA
 
 
+def _ticket_pattern(hex_len: int) -> re.Pattern[str]:
+    """The structure of a ticket whose digest has ``hex_len`` hex digits; fields holding '%'
+    get the strict escape check afterwards."""
+    return re.compile(
+        rf"([0-9a-f]{{{hex_len}}})([0-9a-f]{{8}})([A-Za-z0-9_.~/%-]*)!([A-Za-z0-9_.~/%,-]*)!([A-Za-z0-9_.~/%-]*)"
+    )
+
+
 def _describe_ticket_factory(config: _TicketConfig | None) -> str:
     return f"hashalg={None if config is None else config[5]!r}"
 
@@ -330,18 +355,7 @@ class TicketFactory(_Factory):
         fallback_secrets: Iterable[ReadableBuffer] = (),
         max_length: int | None = None,
     ) -> None:
-        secrets, constructor, hex_len, limit = _configure(
-            self, secret, fallback_secrets, hashalg, None, max_length
-        )
-        # Structure only; fields holding '%' get the strict escape check afterwards.
-        pattern = re.compile(
-            rf"([0-9a-f]{{{hex_len}}})([0-9a-f]{{8}})([A-Za-z0-9_.~/%-]*)!([A-Za-z0-9_.~/%,-]*)!([A-Za-z0-9_.~/%-]*)"
-        )
-        config: _TicketConfig = (secrets, constructor, hex_len, limit, pattern, hashalg)
-        _write_config(self, config)
-
-    def __repr__(self) -> str:
-        return _repr(self, _describe_ticket_factory)
+        _configure(self, secret, fallback_secrets, hashalg, None, max_length, _ticket_pattern)
 
     def new(
         self,
@@ -353,11 +367,7 @@ class TicketFactory(_Factory):
         encoding: str = "utf-8",
     ) -> str:
         """Mint a ticket (str). ``tokens`` is a sequence of str/bytes; see the README."""
-        config: _TicketConfig
-        try:
-            config = _read_config(self)
-        except AttributeError:
-            raise _not_configured(self) from None
+        config: _TicketConfig = _config_of(self)
         secrets, hash_, _hex_len, max_length, _pattern, _algorithm = config
         # 0.1.4's order: int(valid_until), the fields, the client address, the 32-bit range.
         until = time_value(
@@ -388,9 +398,8 @@ class TicketFactory(_Factory):
         Raises ``TicketParseError``, ``TicketDigestError`` or ``TicketExpired`` (in that order
         of checking); a bad ``client_ip`` is a ``ValueError``.
         """
-        config: _TicketConfig
-        try:
-            config = _read_config(self)
+        try:  # _config_of(self), inline: no extra call on the hot path
+            config: _TicketConfig = _read_config(self)
         except AttributeError:
             raise _not_configured(self) from None
         secrets, hash_, hex_len, max_length, pattern, _algorithm = config
@@ -420,11 +429,7 @@ class TicketFactory(_Factory):
 
     def parse(self, ticket: str | ReadableBuffer) -> TicketInfo:
         """Return the ticket's ``TicketInfo`` without checking the digest or the time."""
-        config: _TicketConfig
-        try:
-            config = _read_config(self)
-        except AttributeError:
-            raise _not_configured(self) from None
+        config: _TicketConfig = _config_of(self)
         _secrets, _hash, hex_len, max_length, pattern, _algorithm = config
         text = _ticket_text(ticket)
         if max_length is not None and len(text) > max_length:
@@ -563,14 +568,15 @@ class AuthTktFactory(_Factory):
         max_length: int | None = None,
     ) -> None:
         timeout = _authtkt_format.check_timeout(timeout)
-        secrets, constructor, hex_len, limit = _configure(
-            self, secret, fallback_secrets, digest, _authtkt_format.check_digest_type, max_length
+        _configure(
+            self,
+            secret,
+            fallback_secrets,
+            digest,
+            _authtkt_format.check_digest_type,
+            max_length,
+            lambda _hex_len: timeout,
         )
-        config: _AuthTktConfig = (secrets, constructor, hex_len, limit, timeout, digest)
-        _write_config(self, config)
-
-    def __repr__(self) -> str:
-        return _repr(self, _describe_authtkt_factory)
 
     def new(
         self,
@@ -583,11 +589,7 @@ class AuthTktFactory(_Factory):
         raw: bool = False,
     ) -> str:
         """A cookie value (base64 by default, the raw ticket text with ``raw=True``)."""
-        config: _AuthTktConfig
-        try:
-            config = _read_config(self)
-        except AttributeError:
-            raise _not_configured(self) from None
+        config: _AuthTktConfig = _config_of(self)
         secrets, hash_, _hex_len, max_length, _timeout, _algorithm = config
         # As TicketFactory.new (0.1.4's order): int(timestamp), the fields, the client address,
         # the 32-bit range.
@@ -620,9 +622,8 @@ class AuthTktFactory(_Factory):
         self, cookie: str | ReadableBuffer, client_ip: ClientIP = None, now: float | None = None
     ) -> AuthTktInfo:
         """The ticket's ``AuthTktInfo`` if its digest is right and it has not timed out."""
-        config: _AuthTktConfig
-        try:
-            config = _read_config(self)
+        try:  # _config_of(self), inline: no extra call on the hot path
+            config: _AuthTktConfig = _read_config(self)
         except AttributeError:
             raise _not_configured(self) from None
         secrets, hash_, hex_len, max_length, timeout, _algorithm = config
@@ -643,13 +644,16 @@ class AuthTktFactory(_Factory):
 
     def parse(self, cookie: str | ReadableBuffer) -> AuthTktInfo:
         """The ticket's ``AuthTktInfo`` without checking the digest or the time."""
-        config: _AuthTktConfig
-        try:
-            config = _read_config(self)
-        except AttributeError:
-            raise _not_configured(self) from None
+        config: _AuthTktConfig = _config_of(self)
         _secrets, _hash, hex_len, max_length, _timeout, _algorithm = config
         ticket, first, second = _authtkt_ticket(cookie, max_length, hex_len)
         return _authtkt_info(
             AuthTktInfo, ticket, _authtkt_fields(cookie, ticket, first, second, hex_len)[3], hex_len
         )
+
+
+# Each factory's arguments as its repr shows them, by its public class.
+_DESCRIBE: dict[type, Callable[[Any], str]] = {
+    TicketFactory: _describe_ticket_factory,
+    AuthTktFactory: _describe_authtkt_factory,
+}

@@ -489,43 +489,85 @@ class Checker:
                 f"{label}: undocumented exception {type(exc).__name__}: {exc!s:.300}\n  context: {context}"
             ) from exc
 
+    def read_inputs(self, inp, kind):
+        """What reading a ticket of ``kind`` takes from the input, in this order: the factories,
+        the client address, now, the encoding (the 0.1.4 format only, else None), the form of
+        the value and its raw bytes. Returns those and the value in that form."""
+        config = self.config(inp, kind)
+        client_ip = choose_ip(inp)
+        now = choose_now(inp)
+        encoding = inp.choice(ENCODINGS) if kind == "ticket" else None
+        form_name, form = inp.choice(FORMS)
+        raw = inp.rest()
+        return config, client_ip, now, encoding, form_name, raw, form(raw)
+
+    def check_refused_reads(self, value, kind, form_name, validated, parsed, context):
+        """Both cores' ``validate`` and ``parse`` outcomes of ``value`` (a ticket of ``kind``
+        "ticket", or an "authtkt" cookie) agree; for a value of the wrong type, or one that
+        parse refuses, they raise what they must. True when that is all there is to check."""
+        same("validate", validated, context)
+        same("parse", parsed, context)
+        if form_name == "wrong-type":
+            expected = self.TicketParseError if hasattr(type(value), "__len__") else TypeError
+            for label, outcome in (("validate", validated[1]), ("parse", parsed[1])):
+                if outcome[0] != "raise" or type(outcome[1]) is not expected:
+                    raise Finding(
+                        f"{label} of a {type(value).__name__}: {describe(outcome)}\n  context: {context}"
+                    )
+            return True
+        outcome, parse_outcome = validated[1], parsed[1]
+        if parse_outcome[0] != "raise":
+            return False
+        self.check_error("parse", parse_outcome, value, kind, context)
+        if not isinstance(parse_outcome[1], self.TicketParseError):
+            raise Finding(f"parse raised {type(parse_outcome[1]).__name__}\n  context: {context}")
+        # validate parses first: the same error.
+        if signature(outcome) != signature(parse_outcome):
+            what = "ticket" if kind == "ticket" else "cookie"
+            raise Finding(f"validate and parse disagree on a malformed {what}\n  context: {context}")
+        return True
+
+    def check_new_outcomes(self, minted, kind, context):
+        """Both cores' ``new`` outcomes agree; a raised error is a documented one (TypeError or
+        ValueError for bad arguments, UnicodeEncodeError being a ValueError for a lone
+        surrogate, ValueError when longer than max_length), never a TicketError. Returns the
+        outcome when new returned, else None."""
+        same("new", minted, context)
+        outcome = minted[1]
+        if outcome[0] != "raise":
+            return outcome
+        self.check_error("new", outcome, None, kind, context, allowed=NEW_ERRORS)
+        if isinstance(outcome[1], self.TicketError):
+            raise Finding(f"new raised a TicketError\n  context: {context}")
+        return None
+
+    def check_accepted(self, config, result, info, bad_ip, context):
+        """What validate returned (``result``) for a ticket parse read as ``info``: no bad client
+        address accepted, the same fields, the fallback secret only where there is one.
+        Returns the secret the ticket says it was signed with."""
+        if bad_ip:
+            raise Finding(f"validate accepted a bad client address\n  context: {context}")
+        if tuple(result) != tuple(info):
+            raise Finding(f"validate and parse return different fields\n  context: {context}")
+        secret = OLD_SECRET if getattr(result, "fallback_secret_used", False) else SECRET
+        if secret is OLD_SECRET and not config.fallback:
+            raise Finding(f"fallback secret reported without one\n  context: {context}")
+        return secret
+
     # --- TicketFactory ---------------------------------------------------------------------------
 
     def read_ticket(self, inp):
-        config = self.config(inp, "ticket")
-        client_ip = choose_ip(inp)
-        now = choose_now(inp)
-        encoding = inp.choice(ENCODINGS)
-        form_name, form = inp.choice(FORMS)
-        raw = inp.rest()
-        ticket = form(raw)
+        config, client_ip, now, encoding, form_name, raw, ticket = self.read_inputs(inp, "ticket")
         context = (
             f"{config.kind}/{config.alg} fallback={config.fallback} max_length={config.max_length} "
             f"ip={client_ip!r:.80} now={now!r} encoding={encoding} form={form_name} ticket={raw!r:.300}"
         )
         validated = [run(f.validate, ticket, client_ip, now, encoding) for f in config.factories]
         parsed = [run(f.parse, ticket) for f in config.factories]
-        same("validate", validated, context)
-        same("parse", parsed, context)
-        if form_name == "wrong-type":
-            expected = self.TicketParseError if hasattr(type(ticket), "__len__") else TypeError
-            for label, outcome in (("validate", validated[1]), ("parse", parsed[1])):
-                if outcome[0] != "raise" or type(outcome[1]) is not expected:
-                    raise Finding(
-                        f"{label} of a {type(ticket).__name__}: {describe(outcome)}\n  context: {context}"
-                    )
+        if self.check_refused_reads(ticket, "ticket", form_name, validated, parsed, context):
             return
-        outcome, parse_outcome = validated[1], parsed[1]
+        outcome, info = validated[1], parsed[1][1]
         bad_ip = ip_problem(client_ip, ipv4_only=False)
-        if parse_outcome[0] == "raise":
-            self.check_error("parse", parse_outcome, ticket, "ticket", context)
-            if not isinstance(parse_outcome[1], self.TicketParseError):
-                raise Finding(f"parse raised {type(parse_outcome[1]).__name__}\n  context: {context}")
-            # validate parses first: the same error.
-            if signature(outcome) != signature(parse_outcome):
-                raise Finding(f"validate and parse disagree on a malformed ticket\n  context: {context}")
-            return
-        info = parse_outcome[1]
         text = str.__str__(ticket) if isinstance(ticket, str) else bytes(ticket).decode("ascii")
         # The strict parser accepts only what new mints: re-mint the fields, compare the text.
         minted = config.minters[SECRET].new(info.user_id, info.tokens, info.user_data, info.valid_until)
@@ -549,16 +591,9 @@ class Checker:
             if isinstance(exc, (self.TicketExpired, self.TicketDigestError)) and bad_ip:
                 raise Finding(f"a bad client address got past the digest check\n  context: {context}")
             return
-        if bad_ip:
-            raise Finding(f"validate accepted a bad client address\n  context: {context}")
-        result = outcome[1]
-        if tuple(result) != tuple(info):
-            raise Finding(f"validate and parse return different fields\n  context: {context}")
+        secret = self.check_accepted(config, outcome[1], info, bad_ip, context)
         if info.valid_until <= (CLOCK if now is None else now):
             raise Finding(f"validate accepted an expired ticket\n  context: {context}")
-        secret = OLD_SECRET if getattr(result, "fallback_secret_used", False) else SECRET
-        if secret is OLD_SECRET and not config.fallback:
-            raise Finding(f"fallback secret reported without one\n  context: {context}")
         genuine = run(
             config.minters[secret].new,
             info.user_id,
@@ -620,14 +655,8 @@ class Checker:
         minted = [
             run(f.new, user_id, tokens, user_data, valid_until, client_ip, encoding) for f in config.factories
         ]
-        same("new", minted, context)
-        outcome = minted[1]
-        if outcome[0] == "raise":
-            # Documented: TypeError/ValueError for bad arguments (UnicodeEncodeError is a
-            # ValueError: a lone surrogate), ValueError when longer than max_length.
-            self.check_error("new", outcome, None, "ticket", context, allowed=NEW_ERRORS)
-            if isinstance(outcome[1], self.TicketError):
-                raise Finding(f"new raised a TicketError\n  context: {context}")
+        outcome = self.check_new_outcomes(minted, "ticket", context)
+        if outcome is None:
             return
         ticket = outcome[1]
         if type(ticket) is not str or not ticket.isascii():
@@ -685,39 +714,18 @@ class Checker:
         return bool(config.timeout) and (timestamp + config.timeout) & mask < int(now) & mask
 
     def read_authtkt(self, inp):
-        config = self.config(inp, "authtkt")
-        client_ip = choose_ip(inp)
-        now = choose_now(inp)
-        form_name, form = inp.choice(FORMS)
-        raw = inp.rest()
-        cookie = form(raw)
+        config, client_ip, now, _encoding, form_name, raw, cookie = self.read_inputs(inp, "authtkt")
         context = (
             f"{config.kind}/{config.alg} fallback={config.fallback} max_length={config.max_length} "
             f"timeout={config.timeout} ip={client_ip!r:.80} now={now!r} form={form_name} cookie={raw!r:.300}"
         )
         validated = [run(f.validate, cookie, client_ip, now) for f in config.factories]
         parsed = [run(f.parse, cookie) for f in config.factories]
-        same("validate", validated, context)
-        same("parse", parsed, context)
-        if form_name == "wrong-type":
-            expected = self.TicketParseError if hasattr(type(cookie), "__len__") else TypeError
-            for label, outcome in (("validate", validated[1]), ("parse", parsed[1])):
-                if outcome[0] != "raise" or type(outcome[1]) is not expected:
-                    raise Finding(
-                        f"{label} of a {type(cookie).__name__}: {describe(outcome)}\n  context: {context}"
-                    )
+        if self.check_refused_reads(cookie, "authtkt", form_name, validated, parsed, context):
             return
-        outcome, parse_outcome = validated[1], parsed[1]
+        outcome, info = validated[1], parsed[1][1]
         bad_ip = ip_problem(client_ip, ipv4_only=True)
         bad_now = isinstance(now, float) and not math.isfinite(now)
-        if parse_outcome[0] == "raise":
-            self.check_error("parse", parse_outcome, cookie, "authtkt", context)
-            if not isinstance(parse_outcome[1], self.TicketParseError):
-                raise Finding(f"parse raised {type(parse_outcome[1]).__name__}\n  context: {context}")
-            if signature(outcome) != signature(parse_outcome):
-                raise Finding(f"validate and parse disagree on a malformed cookie\n  context: {context}")
-            return
-        info = parse_outcome[1]
         value = str.encode(cookie, "utf-8") if isinstance(cookie, str) else bytes(cookie)
         ticket = self.unwrap(cookie, value).decode("utf-8")
         minted = mint_raw(config.minters[SECRET], info.user_id, info.tokens, info.user_data, info.timestamp)
@@ -739,16 +747,9 @@ class Checker:
             if isinstance(exc, (self.TicketExpired, self.TicketDigestError)) and bad_ip:
                 raise Finding(f"a bad client address got past the digest check\n  context: {context}")
             return
-        if bad_ip:
-            raise Finding(f"validate accepted a bad client address\n  context: {context}")
-        result = outcome[1]
-        if tuple(result) != tuple(info):
-            raise Finding(f"validate and parse return different fields\n  context: {context}")
+        secret = self.check_accepted(config, outcome[1], info, bad_ip, context)
         if self.authtkt_expired(config, info.timestamp, CLOCK if now is None else now):
             raise Finding(f"validate accepted a timed-out ticket\n  context: {context}")
-        secret = OLD_SECRET if getattr(result, "fallback_secret_used", False) else SECRET
-        if secret is OLD_SECRET and not config.fallback:
-            raise Finding(f"fallback secret reported without one\n  context: {context}")
         genuine = mint_raw(
             config.minters[secret], info.user_id, info.tokens, info.user_data, info.timestamp, client_ip
         )
@@ -787,12 +788,8 @@ class Checker:
             run(f.new, user_id, tokens, user_data, timestamp, client_ip, raw=raw_form)
             for f in config.factories
         ]
-        same("new", minted, context)
-        outcome = minted[1]
-        if outcome[0] == "raise":
-            self.check_error("new", outcome, None, "authtkt", context, allowed=NEW_ERRORS)
-            if isinstance(outcome[1], self.TicketError):
-                raise Finding(f"new raised a TicketError\n  context: {context}")
+        outcome = self.check_new_outcomes(minted, "authtkt", context)
+        if outcome is None:
             return
         cookie = outcome[1]
         if type(cookie) is not str:

@@ -33,37 +33,23 @@ def cfg(alg, kind, fallback=False, max_length=None, timeout=7200):
     return code
 
 
+def head(op, kind, alg, ip, now, config):
+    """The bytes every operation starts with: the operation, the factories' configuration, the
+    client address and now."""
+    return bytes([fz.OPS.index(op), cfg(alg, kind, **config), fz.CLIENT_IPS.index(ip), fz.NOWS.index(now)])
+
+
+def form_index(form):
+    return [name for name, _ in fz.FORMS].index(form)
+
+
 def read_ticket(payload, alg="sha256", ip=IP, now=NOW, encoding="utf-8", form="str", **config):
-    forms = [name for name, _ in fz.FORMS]
-    return (
-        bytes(
-            [
-                fz.OPS.index("read-ticket"),
-                cfg(alg, "ticket", **config),
-                fz.CLIENT_IPS.index(ip),
-                fz.NOWS.index(now),
-                fz.ENCODINGS.index(encoding),
-                forms.index(form),
-            ]
-        )
-        + payload
-    )
+    extra = bytes([fz.ENCODINGS.index(encoding), form_index(form)])
+    return head("read-ticket", "ticket", alg, ip, now, config) + extra + payload
 
 
 def read_authtkt(payload, alg="sha256", ip=IP, now=NOW, form="str", **config):
-    forms = [name for name, _ in fz.FORMS]
-    return (
-        bytes(
-            [
-                fz.OPS.index("read-authtkt"),
-                cfg(alg, "authtkt", **config),
-                fz.CLIENT_IPS.index(ip),
-                fz.NOWS.index(now),
-                forms.index(form),
-            ]
-        )
-        + payload
-    )
+    return head("read-authtkt", "authtkt", alg, ip, now, config) + bytes([form_index(form)]) + payload
 
 
 def field(kind, raw):
@@ -77,33 +63,11 @@ def new_fields(uid, tokens, data, when, uid_kind=0):
 
 
 def new_ticket(fields, alg="sha256", ip=IP, now=NOW, encoding="utf-8", **config):
-    return (
-        bytes(
-            [
-                fz.OPS.index("new-ticket"),
-                cfg(alg, "ticket", **config),
-                fz.CLIENT_IPS.index(ip),
-                fz.NOWS.index(now),
-                fz.ENCODINGS.index(encoding),
-            ]
-        )
-        + fields
-    )
+    return head("new-ticket", "ticket", alg, ip, now, config) + bytes([fz.ENCODINGS.index(encoding)]) + fields
 
 
 def new_authtkt(fields, alg="sha256", ip=IP, now=NOW, raw=False, **config):
-    return (
-        bytes(
-            [
-                fz.OPS.index("new-authtkt"),
-                cfg(alg, "authtkt", **config),
-                fz.CLIENT_IPS.index(ip),
-                fz.NOWS.index(now),
-                int(raw),
-            ]
-        )
-        + fields
-    )
+    return head("new-authtkt", "authtkt", alg, ip, now, config) + bytes([int(raw)]) + fields
 
 
 def flip(text, index):

@@ -54,7 +54,7 @@ import ipaddress
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Literal, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
 from urllib.parse import quote
 
 from ..exception import TicketDigestError, TicketError, TicketExpired
@@ -153,6 +153,22 @@ class CheckResult(NamedTuple):
             f"CheckResult(identity={self.identity!r}, reason={self.reason!r}, set_cookie={cookie}, "
             f"status={self.status!r}, location={self.location!r})"
         )
+
+
+def _stored_identity(store: Mapping[Any, Any], key: object) -> Identity | None:
+    """What an adapter's ``identity`` returns: the identity of the ``CheckResult`` its
+    middleware stored under ``key`` (None: anonymous, or no middleware ran)."""
+    result: CheckResult | None = store.get(key)
+    return result.identity if result is not None else None
+
+
+def _stored_guard(store: Mapping[Any, Any], key: object, missing: str) -> TicketGuard:
+    """The guard an adapter's middleware stored under ``key`` (for ``remember`` and
+    ``forget``); RuntimeError(``missing``) when there is none."""
+    guard = store.get(key)
+    if not isinstance(guard, TicketGuard):
+        raise RuntimeError(missing)
+    return guard
 
 
 def _is_authtkt(factory: object) -> bool:

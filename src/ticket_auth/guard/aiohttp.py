@@ -29,7 +29,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import CheckResult, Identity, TicketGuard
+from . import CheckResult, Identity, TicketGuard, _stored_guard, _stored_identity
 
 __all__ = [
     "TicketAuthMiddleware",
@@ -48,6 +48,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _RequestKey: Any = getattr(web, "RequestKey", None)
 REQUEST_KEY: Any = _RequestKey("ticket_auth", CheckResult) if _RequestKey else "ticket_auth"
 GUARD_KEY: Any = _RequestKey("ticket_auth.guard", TicketGuard) if _RequestKey else "ticket_auth.guard"
+_NO_GUARD = "no TicketGuard on the request: is ticket_middleware installed?"
 
 
 def _cookie_header(request: web.Request) -> str | None:
@@ -81,15 +82,7 @@ def check_result(request: web.Request) -> CheckResult | None:
 
 def identity(request: web.Request) -> Identity | None:
     """The identity the middleware found for this request (None: anonymous)."""
-    result: CheckResult | None = request.get(REQUEST_KEY)
-    return result.identity if result is not None else None
-
-
-def _guard(request: web.Request) -> TicketGuard:
-    guard = request.get(GUARD_KEY)
-    if not isinstance(guard, TicketGuard):
-        raise RuntimeError("no TicketGuard on the request: is ticket_middleware installed?")
-    return guard
+    return _stored_identity(request, REQUEST_KEY)
 
 
 def remember(
@@ -100,7 +93,7 @@ def remember(
     user_data: str = "",
 ) -> None:
     """Log in: add a ``Set-Cookie`` with a fresh ticket for ``user_id`` to ``response``."""
-    guard = _guard(request)
+    guard = _stored_guard(request, GUARD_KEY, _NO_GUARD)
     value = guard.remember(
         user_id, tokens, user_data, peer=request.remote, forwarded=_forwarded(request, guard)
     )
@@ -109,7 +102,7 @@ def remember(
 
 def forget(request: web.Request, response: web.StreamResponse) -> None:
     """Log out: add a ``Set-Cookie`` that expires the ticket cookie to ``response``."""
-    response.headers.add("Set-Cookie", _guard(request).forget())
+    response.headers.add("Set-Cookie", _stored_guard(request, GUARD_KEY, _NO_GUARD).forget())
 
 
 def _add_reissued(guard: TicketGuard, response: web.StreamResponse, set_cookie: str) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from . import CheckResult, Identity, TicketGuard
+from . import CheckResult, Identity, TicketGuard, _stored_guard, _stored_identity
 
 __all__ = ["TicketAuthMiddleware", "check_scope", "forget", "identity", "remember"]
 
@@ -35,6 +35,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 SCOPE_KEY = "ticket_auth"
 GUARD_KEY = "ticket_auth.guard"
+_NO_GUARD = "no TicketGuard in the scope: is TicketAuthMiddleware installed?"
 _BODIES = {401: b"Unauthorized\n", 403: b"Forbidden\n", 303: b"See Other\n"}
 
 
@@ -90,27 +91,19 @@ def check_scope(guard: TicketGuard, scope: Scope) -> CheckResult:
 
 def identity(scope: Scope) -> Identity | None:
     """The identity the middleware found for this request (None: anonymous)."""
-    result: CheckResult | None = scope.get(SCOPE_KEY)
-    return result.identity if result is not None else None
-
-
-def _guard(scope: Scope) -> TicketGuard:
-    guard = scope.get(GUARD_KEY)
-    if not isinstance(guard, TicketGuard):
-        raise RuntimeError("no TicketGuard in the scope: is TicketAuthMiddleware installed?")
-    return guard
+    return _stored_identity(scope, SCOPE_KEY)
 
 
 def remember(scope: Scope, user_id: str, tokens: tuple[str, ...] = (), user_data: str = "") -> str:
     """Log in: a ``Set-Cookie`` header value with a fresh ticket for ``user_id``."""
-    guard = _guard(scope)
+    guard = _stored_guard(scope, GUARD_KEY, _NO_GUARD)
     forwarded = _headers(scope, guard)[1] if guard.bind_ip else None
     return guard.remember(user_id, tokens, user_data, peer=_peer(scope), forwarded=forwarded)
 
 
 def forget(scope: Scope) -> str:
     """Log out: a ``Set-Cookie`` header value that expires the ticket cookie."""
-    return _guard(scope).forget()
+    return _stored_guard(scope, GUARD_KEY, _NO_GUARD).forget()
 
 
 class TicketAuthMiddleware:

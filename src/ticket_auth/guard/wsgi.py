@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
-from . import CheckResult, Identity, TicketGuard
+from . import CheckResult, Identity, TicketGuard, _stored_guard, _stored_identity
 
 __all__ = ["TicketAuthMiddleware", "check_environ", "forget", "identity", "remember"]
 
@@ -36,6 +36,7 @@ WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 ENVIRON_KEY = "ticket_auth"
 GUARD_KEY = "ticket_auth.guard"
+_NO_GUARD = "no TicketGuard in the environ: is TicketAuthMiddleware installed?"
 _STATUS = {401: "401 Unauthorized", 403: "403 Forbidden", 303: "303 See Other"}
 _REMOTE_KEYS = ("REMOTE_USER", "REMOTE_USER_TOKENS", "REMOTE_USER_DATA")
 
@@ -77,27 +78,19 @@ def check_environ(guard: TicketGuard, environ: Environ) -> CheckResult:
 
 def identity(environ: Environ) -> Identity | None:
     """The identity the middleware found for this request (None: anonymous)."""
-    result: CheckResult | None = environ.get(ENVIRON_KEY)
-    return result.identity if result is not None else None
-
-
-def _guard(environ: Environ) -> TicketGuard:
-    guard = environ.get(GUARD_KEY)
-    if not isinstance(guard, TicketGuard):
-        raise RuntimeError("no TicketGuard in the environ: is TicketAuthMiddleware installed?")
-    return guard
+    return _stored_identity(environ, ENVIRON_KEY)
 
 
 def remember(environ: Environ, user_id: str, tokens: tuple[str, ...] = (), user_data: str = "") -> str:
     """Log in: a ``Set-Cookie`` header value with a fresh ticket for ``user_id``."""
-    guard = _guard(environ)
+    guard = _stored_guard(environ, GUARD_KEY, _NO_GUARD)
     forwarded = environ.get(_forwarded_key(guard)) if guard.trusted_proxies else None
     return guard.remember(user_id, tokens, user_data, peer=environ.get("REMOTE_ADDR"), forwarded=forwarded)
 
 
 def forget(environ: Environ) -> str:
     """Log out: a ``Set-Cookie`` header value that expires the ticket cookie."""
-    return _guard(environ).forget()
+    return _stored_guard(environ, GUARD_KEY, _NO_GUARD).forget()
 
 
 class TicketAuthMiddleware:
