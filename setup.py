@@ -14,6 +14,7 @@ import platform
 import re
 import sys
 import sysconfig
+from pathlib import Path
 
 import setuptools
 from setuptools import Extension, setup
@@ -142,6 +143,10 @@ class OptionalBuildExt(build_ext):
         )
 
 
-EXTENSIONS = [] if NO_EXTENSIONS else [Extension("ticket_auth._ticketcore", ["src/_ticketcore.pyx"])]
+# depends: an edit to any part of the compiled core (C headers, Cython includes) rebuilds it.
+_PARTS = sorted(str(path) for path in Path("src/_ticketlib").glob("*") if path.suffix in (".h", ".pxi"))
+EXTENSIONS = (
+    [] if NO_EXTENSIONS else [Extension("ticket_auth._ticketcore", ["src/_ticketcore.pyx"], depends=_PARTS)]
+)
 
 setup(ext_modules=EXTENSIONS, cmdclass={"build_ext": OptionalBuildExt})
