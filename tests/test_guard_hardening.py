@@ -5,7 +5,8 @@ import warnings
 
 import pytest
 
-from _guard_helpers import SECRET, make_guard
+from _guard_helpers import LIFETIME, SECRET, Clock, make_factory, make_guard
+from apache.server import apache_server  # noqa: F401 - the fixture
 from ticket_auth.guard import REASONS, InsecureCookieWarning, TicketGuard
 
 
@@ -387,3 +388,122 @@ def test_back_link_from_any_target(core, target, back):
     guard = make_guard(core, "ticket", login_url="/login")
     result = guard.check(None, path="/protected/", target=target)
     assert (result.status, result.location) == (303, f"/login?back={back}")
+
+
+# -- ticket life the guard bounds ------------------------------------------------------------------
+
+
+def test_ticket_valid_beyond_the_lifetime_is_refused(core):
+    clock = Clock()
+    now = int(clock.now)
+    factory = make_factory(core, "ticket")
+    guard = make_guard(core, "ticket", clock, clock_skew=60)
+    assert guard.clock_skew == 60
+    limit = now + LIFETIME + 60
+    assert guard.check(f"auth_tkt={factory.new('u', valid_until=limit)}").reason == "ok"
+    for until in (limit + 1, now + 10 * LIFETIME, 2**32 - 1):
+        result = guard.check(f"auth_tkt={factory.new('u', valid_until=until)}", path="/protected/")
+        assert (result.identity, result.reason, result.status) == (None, "ticket from the future", 401)
+
+
+def test_authtkt_issued_in_the_future_is_refused(core):
+    clock = Clock()
+    now = int(clock.now)
+    factory = make_factory(core, "authtkt")
+    guard = make_guard(core, "authtkt", clock, clock_skew=30)
+    assert guard.check(f"auth_tkt={factory.new('u', timestamp=now + 30)}").reason == "ok"
+    for timestamp in (now + 31, now + LIFETIME, now + 2**20):
+        result = guard.check(f"auth_tkt={factory.new('u', timestamp=timestamp)}")
+        assert (result.identity, result.reason) == (None, "ticket from the future")
+    # Stamped 2**32 - 1: the factory already finds it expired ((timestamp + timeout) mod 2**32).
+    assert guard.check(f"auth_tkt={factory.new('u', timestamp=2**32 - 1)}").identity is None
+    assert TicketGuard(plain_factory()).clock_skew == 60
+
+
+# -- cookies Apache accepts, the guard accepts ---------------------------------------------------
+
+
+def raw_authtkt(core, user_id="bob", tokens=("admin", "staff"), user_data="role data", timestamp=None):
+    factory = make_factory(core, "authtkt")
+    return factory.new(user_id, tokens, user_data, timestamp=timestamp, raw=True)
+
+
+def test_bare_value_with_commas_spaces_and_utf8(core):
+    clock = Clock()
+    guard = make_guard(core, "authtkt", clock)
+    now = int(clock.now)
+    raw = raw_authtkt(core, timestamp=now)
+    assert "," in raw and " " in raw
+    result = guard.check(f"a=1; auth_tkt={raw}; b=2")
+    assert result.reason == "ok" and result.identity[:3] == ("bob", ("admin", "staff"), "role data")
+    text = raw_authtkt(core, "J\u00f6rg M\u00fcller", ("\u00fc",), "\u65e5\u672c", timestamp=now)
+    header = "auth_tkt=" + text.encode("utf-8").decode("latin-1")  # the header's bytes, one a character
+    result = guard.check(header)
+    assert result.reason == "ok" and result.identity[:3] == (
+        "J\u00f6rg M\u00fcller",
+        ("\u00fc",),
+        "\u65e5\u672c",
+    )
+    # A 0.1.4-format ticket with tokens written bare (not quoted) is read too.
+    ticket = make_factory(core, "ticket").new("t", ("a", "b"), valid_until=now + 100)
+    assert make_guard(core, "ticket", clock).check(f"auth_tkt={ticket}").reason == "ok"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "abc\x01def",
+        "abc\x7fdef",
+        "abc\tdef",
+        "\xff\xfe",  # not UTF-8
+        "\xc3",  # a cut UTF-8 sequence
+        "J\u00f6rg",  # real text: U+00F6 is the byte 0xF6 here, not UTF-8
+        "\u20ac",  # not a byte
+        "\udcff",
+        '"unterminated',
+        '"bad\\q"',
+    ],
+)
+def test_bare_value_refusals(core, value):
+    guard = make_guard(core, "authtkt")
+    result = guard.check("auth_tkt=" + value, path="/protected/")
+    assert (result.identity, result.status) == (None, 401)
+    assert result.reason in ("malformed cookie", "malformed ticket")
+
+
+def test_forged_bare_value_is_refused(core):
+    clock = Clock()
+    raw = raw_authtkt(core, timestamp=int(clock.now))
+    guard = make_guard(core, "authtkt", clock)
+    assert guard.check("auth_tkt=" + raw.replace("staff", "staf,")).reason.startswith("invalid digest")
+
+
+@pytest.mark.parametrize(
+    ("user_id", "tokens", "user_data"),
+    [
+        ("bob", ("admin", "staff"), "role data"),
+        ("J\u00f6rg M\u00fcller", ("\u00fc-token", "t2"), '\u65e5\u672c, "quoted" \\ data'),
+        ("carol", (), "a,b c"),
+    ],
+    ids=["commas-spaces", "utf8-quotes-backslash", "no-tokens"],
+)
+def test_apache_and_guard_accept_the_same_raw_cookie(apache_server, core, user_id, tokens, user_data):  # noqa: F811
+    """The raw form, as Apache's own helpers write it, sent as the same bytes to Apache and to
+    the guard: both accept it with the same fields."""
+    site = apache_server.sites["sha256"]
+    factory = core.AuthTktFactory(site.secret, site.digest)
+    guard = TicketGuard(factory, lifetime=3600, secure=False)
+    raw = factory.new(user_id, tokens, user_data, raw=True).encode("utf-8")
+    resp = site.get("ignoreip", raw)
+    assert resp.status == 200, resp.describe()
+    assert (resp.remote_user, resp.remote_user_tokens, resp.remote_user_data) == (
+        user_id,
+        ",".join(tokens),
+        user_data,
+    )
+    result = guard.check("other=1; auth_tkt=" + raw.decode("latin-1") + "; last=2")
+    assert result.reason == "ok"
+    assert result.identity[:3] == (user_id, tokens, user_data)
+    forged = raw.replace(b"!", b"!x", 1)
+    assert site.get("ignoreip", forged).status == 307
+    assert guard.check("auth_tkt=" + forged.decode("latin-1")).identity is None

@@ -91,6 +91,10 @@ EXPIRED = "expired"
 BAD_CLIENT_ADDRESS = "client address unusable"
 MISSING_TOKEN = "missing required token"  # noqa: S105 - a reason, not a password
 ORIGIN_REFUSED = "websocket origin not allowed"
+# A ticket whose issue time is after now + clock_skew: an AuthTkt ticket stamped in the future,
+# or a 0.1.4-format ticket valid for longer than the guard's lifetime (its issue time is taken
+# as valid_until - lifetime).
+FUTURE_TICKET = "ticket from the future"
 REASONS = (
     OK,
     NO_COOKIE,
@@ -103,6 +107,7 @@ REASONS = (
     BAD_CLIENT_ADDRESS,
     MISSING_TOKEN,
     ORIGIN_REFUSED,
+    FUTURE_TICKET,
 )
 
 # RFC 6265 cookie-octet: what a bare cookie value may contain.
@@ -245,10 +250,29 @@ def _is_bare_value(text: str) -> bool:
     return bool(text) and " " not in text and _is_quoted_text(text)
 
 
+def _decode_bare_bytes(value: str) -> str | None:
+    """A bare value with bytes above 0x7F (one a character, as the Cookie header convention
+    says): the UTF-8 text they spell, or None (not UTF-8, a control, or not bytes at all)."""
+    try:
+        text = value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return None
+    return None if _CONTROLS.search(value) else text
+
+
 def _decode_cookie_value(value: str) -> str | None:
-    """The ticket in a cookie value (bare, or quoted with octal escapes), or None if malformed."""
+    """The ticket in a cookie value, or None if malformed.
+
+    A bare value is what Apache mod_auth_tkt reads: everything up to the ``;`` (so commas,
+    spaces inside, ``"`` and ``\\``, and UTF-8 bytes), but no control character. A value
+    starting with ``"`` is a quoted string: printable ASCII with ``\\ooo`` octal escapes.
+    The digest covers the ticket text, so accepting what Apache accepts lets nothing in that
+    the secret did not sign.
+    """
     if not value.startswith('"'):
-        return value if _is_bare_value(value) else None
+        if value.isascii():  # the common case: two C scans; isprintable() refuses the controls
+            return value if value and value.isprintable() else None
+        return _decode_bare_bytes(value)
     if len(value) < 2 or value[-1] != '"':
         return None
     body = value[1:-1]
@@ -1054,6 +1078,8 @@ class TicketGuard:
                 return None, EXPIRED, None
         else:
             issued = info[4] - self.lifetime
+        if issued - now > self.clock_skew:
+            return None, FUTURE_TICKET, None
         fallback = info.fallback_secret_used
         tokens = info.tokens
         if type(tokens) is not tuple:
