@@ -58,10 +58,16 @@ QUOTED_TEXT = COOKIE_OCTETS | {" "}
 
 
 def reference_decode(value):
-    """A cookie value's ticket, character by character: bare cookie-octets, or a quoted
-    string of cookie-octets and spaces with \\ooo (at most 0o177), \\" and \\\\ escapes."""
+    """A cookie value's ticket, character by character: a bare value as Apache mod_auth_tkt
+    reads it (any bytes but controls, UTF-8, one byte a character), or a quoted string of
+    cookie-octets and spaces with \\ooo (at most 0o177), \\" and \\\\ escapes."""
     if not value.startswith('"'):
-        return value if value and all(c in COOKIE_OCTETS for c in value) else None
+        if not value or any(ord(c) < 0x20 or ord(c) == 0x7F or ord(c) > 0xFF for c in value):
+            return None
+        try:
+            return value.encode("latin-1").decode("utf-8")
+        except UnicodeDecodeError:
+            return None
     if len(value) < 2 or not value.endswith('"'):
         return None
     body, out, i = value[1:-1], [], 0
@@ -152,7 +158,15 @@ def test_decoding_agrees_with_reference(value):
         ('"a\\377"', None),
         ('"\\054"', ","),
         ('"a b"', "a b"),
-        ("a b", None),
+        ("a b", "a b"),
+        ("a,b", "a,b"),
+        ('a"b\\', 'a"b\\'),
+        ("\xc3\xa9", "\u00e9"),
+        ("\u00e9", None),
+        ("\xc3", None),
+        ("\u20ac", None),
+        ("a\x01", None),
+        ("a\tb", None),
         ('"a;b"', None),
         ('"é\\054"', None),
         ('"a\\054\x7f"', None),

@@ -5,7 +5,8 @@ import warnings
 
 import pytest
 
-from _guard_helpers import SECRET, make_guard
+from _guard_helpers import LIFETIME, SECRET, Clock, make_factory, make_guard
+from apache.server import apache_server  # noqa: F401 - the fixture
 from ticket_auth.guard import REASONS, InsecureCookieWarning, TicketGuard
 
 
@@ -37,7 +38,7 @@ def test_max_cookie_header_refuses_unread(core, kind):
 def test_max_cookie_header_default_and_checks():
     assert TicketGuard(plain_factory()).max_cookie_header == 16384
     for bad in (0, -1, True, 1.5, "100"):
-        with pytest.raises(TypeError, match="max_cookie_header"):
+        with pytest.raises((TypeError, ValueError), match="max_cookie_header"):
             TicketGuard(plain_factory(), max_cookie_header=bad)
 
 
@@ -157,3 +158,352 @@ def test_note_transport_is_cheap_once_warned():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         guard.note_transport("http", "app.example.com")
+
+
+# -- misconfiguration is an error at construction ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("protect", "error"),
+    [
+        ({"admin/": ()}, ValueError),
+        ({"": ()}, ValueError),
+        ({b"/admin/": ()}, TypeError),
+        ({"/a\r\nb": ()}, ValueError),
+        ({"/a?x=1": ()}, ValueError),
+        ({"/a#frag": ()}, ValueError),
+        ({"/admin/": "admin"}, TypeError),
+        ({"/admin/": b"admin"}, TypeError),
+        ({"/admin/": None}, TypeError),
+        ({"/admin/": ("",)}, ValueError),
+        ({"/admin/": ("a,b",)}, ValueError),
+        ({"/admin/": (1,)}, TypeError),
+        ({"/admin": ("a",), "/admin/": ("b",)}, ValueError),
+        (["/admin/"], TypeError),
+    ],
+)
+def test_bad_protect(protect, error):
+    with pytest.raises(error, match="protect"):
+        TicketGuard(plain_factory(), protect=protect)
+
+
+def test_prefix_covers_itself_with_or_without_slash():
+    for prefix in ("/admin/", "/admin"):
+        guard = TicketGuard(plain_factory(), protect={prefix: ("admin",)})
+        for path in ("/admin", "/admin/", "/admin/x", "/admin/x/y"):
+            assert guard.required_tokens(path) == ("admin",), (prefix, path)
+        for path in ("/administrator", "/admin.html", "/", "/x/admin/"):
+            assert guard.required_tokens(path) is None, (prefix, path)
+    root = TicketGuard(plain_factory(), protect={"/": (), "/a/": ("t",)})
+    assert root.required_tokens("/anything") == () and root.required_tokens("/a") == ("t",)
+    tokens = TicketGuard(plain_factory(), protect={"/x": ["b", "a"]}).required_tokens("/x")
+    assert tokens == ("b", "a")
+
+
+def test_unprotected_prefix_without_slash_is_refused_on_request(core):
+    guard = make_guard(core, "ticket", protect={"/admin/": ("admin",)}, login_url="/login")
+    assert guard.check(None, path="/admin", target="/admin").status == 303
+
+
+@pytest.mark.parametrize("factory", [b"secret", "secret", None, object(), 42])
+def test_factory_must_be_a_factory(factory):
+    with pytest.raises(TypeError, match=r"TicketFactory\(secret\)"):
+        TicketGuard(factory)
+
+
+def test_factory_type_is_checked_properly(core, kind):
+    class AuthTktFactory:  # the right name, not the right type
+        def validate(self, *args, **kwargs):
+            raise AssertionError
+
+    with pytest.raises(TypeError, match="TicketFactory"):
+        TicketGuard(AuthTktFactory())
+    guard = make_guard(core, kind)
+    with pytest.raises(TypeError, match="TicketFactory"):
+        guard.factory = b"secret"
+    with pytest.raises(TypeError):
+        guard.factory = AuthTktFactory()
+    assert guard.check(value_of(guard.remember("still"))).reason == "ok"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"lifetime": True},
+        {"lifetime": 1.5},
+        {"lifetime": "3600"},
+        {"reissue_after": True},
+        {"reissue_after": "never"},
+        {"reissue_after": 1.5},
+        {"max_age": -1},
+        {"max_age": True},
+        {"max_age": "10"},
+        {"max_cookie_length": 0},
+        {"max_cookie_length": False},
+        {"clock_skew": -1},
+        {"clock_skew": 1.5},
+        {"clock_skew": None},
+        {"bind_ip": "yes"},
+        {"bind_ip": 1},
+        {"secure": "false"},
+        {"httponly": None},
+        {"reissue_on_fallback": 0},
+        {"trusted_proxies": "10.0.0.1"},
+        {"trusted_proxies": ["not an address"]},
+        {"trusted_proxies": [10]},
+        {"forwarded_header": "X Forwarded For"},
+        {"forwarded_header": ""},
+        {"forwarded_header": b"X-Forwarded-For"},
+        {"back_arg": ""},
+        {"back_arg": "a&b"},
+        {"back_arg": "a=b"},
+        {"back_arg": "a b"},
+        {"clock": 5},
+        {"cookie_name": b"auth_tkt"},
+        {"public_origin": "https://app.example.com/path"},
+        {"public_origin": "https://"},
+        {"public_origin": "https://app.example.com\r\nX: y"},
+    ],
+)
+def test_bad_option_types_and_ranges(options):
+    with pytest.raises((TypeError, ValueError)) as info:
+        TicketGuard(plain_factory(), **options)
+    assert next(iter(options)) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "login_url",
+    [
+        "login",
+        "//evil.example/login",
+        "/\\evil.example/login",
+        "/login\r\nSet-Cookie: x=1",
+        "/log in",
+        "/login\\x",
+        "https://",
+        "https:///login",
+        "javascript:alert(1)",
+        "ftp://example.com/login",
+        "",
+        "/login\x00",
+        "https://login.example.com/a b",
+    ],
+)
+def test_bad_login_url(login_url):
+    with pytest.raises(ValueError, match="login_url"):
+        TicketGuard(plain_factory(), login_url=login_url)
+
+
+@pytest.mark.parametrize(
+    "login_url",
+    ["/login", "/login?app=1", "/log%20in", "https://login.example.com", "HTTP://a.example:8080/l?x=%0D"],
+)
+def test_good_login_url(login_url):
+    assert TicketGuard(plain_factory(), login_url=login_url).login_url == login_url
+
+
+def test_samesite_is_case_insensitive():
+    for given, written in (("lax", "Lax"), ("STRICT", "Strict"), ("none", "None"), (None, None)):
+        guard = TicketGuard(plain_factory(), samesite=given)
+        forget = guard.forget()
+        assert (f"SameSite={written}" in forget) if written else ("SameSite" not in forget)
+    for bad in ("loose", "", 1):
+        with pytest.raises((TypeError, ValueError), match="samesite"):
+            TicketGuard(plain_factory(), samesite=bad)
+    with pytest.raises(ValueError, match="secure"):
+        TicketGuard(plain_factory(), samesite="none", secure=False)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"cookie_name": "auth tkt"},
+        {"cookie_name": "auth;tkt"},
+        {"cookie_name": "auth=tkt"},
+        {"cookie_name": "auth\u00e9"},
+        {"cookie_name": "(auth)"},
+        {"path": "admin"},
+        {"path": ""},
+        {"path": "/a b"},
+        {"path": "/a\x7f"},
+        {"domain": "ex ample.com"},
+        {"domain": "example.com\t"},
+        {"domain": "b\u00fccher.example"},
+        {"domain": "."},
+        {"domain": "a..example"},
+        {"domain": "example.com/x"},
+        {"cookie_name": "__Host-auth", "secure": False},
+        {"cookie_name": "__Host-auth", "domain": "example.com"},
+        {"cookie_name": "__Host-auth", "path": "/app"},
+        {"cookie_name": "__host-auth", "secure": False},
+        {"cookie_name": "__Secure-auth", "secure": False},
+    ],
+)
+def test_bad_cookie_attributes(options):
+    with pytest.raises((TypeError, ValueError)) as info:
+        TicketGuard(plain_factory(), **options)
+    assert any(name in str(info.value) for name in (*options, "__Host-", "__Secure-"))
+
+
+def test_good_cookie_attributes():
+    guard = TicketGuard(plain_factory(), domain=".Example.COM", cookie_name="__Secure-tkt")
+    assert "; Domain=Example.COM;" in guard.forget()
+    guard = TicketGuard(plain_factory(), cookie_name="__Host-auth_tkt")
+    assert guard.forget().startswith("__Host-auth_tkt=; Path=/;") and "Domain" not in guard.forget()
+    assert "Secure" in guard.forget()
+
+
+# -- refusals that do not loop or leave the site ------------------------------------------------
+
+
+def test_missing_token_is_403_even_with_login_url(core, kind):
+    guard = make_guard(core, kind, protect={"/admin/": ("admin",)}, login_url="/login")
+    plain = value_of(guard.remember("bob"))
+    result = guard.check(plain, path="/admin/x", target="/admin/x")
+    assert (result.status, result.location, result.reason) == (403, None, "missing required token")
+    assert result.identity.user_id == "bob"
+    anonymous = guard.check(None, path="/admin/x", target="/admin/x")
+    assert (anonymous.status, anonymous.location) == (303, "/login?back=%2Fadmin%2Fx")
+    no_login = make_guard(core, kind, protect={"/admin/": ("admin",)})
+    assert no_login.check(None, path="/admin/").status == 401
+    assert no_login.check(plain, path="/admin/").status == 403
+
+
+@pytest.mark.parametrize(
+    ("target", "back"),
+    [
+        ("/\\evil.example/x", "%2Fevil.example%2Fx"),
+        ("\\\\evil.example", "%2Fevil.example"),
+        ("/\\/\\evil.example", "%2Fevil.example"),
+        ("//evil.example", "%2Fevil.example"),
+        ("/admin/\udcff", "%2Fadmin%2F%FF"),
+        ("/admin/\xff", "%2Fadmin%2F%FF"),
+        ("/admin/\u20ac", "%2Fadmin%2F%E2%82%AC"),
+        ("/admin/\ud800", "%2Fadmin%2F%ED%A0%80"),
+        ("/admin/\r\nX: y", "%2Fadmin%2F%0D%0AX%3A%20y"),
+        ("/a?b=%2F&c=\\", "%2Fa%3Fb%3D%252F%26c%3D%5C"),
+    ],
+)
+def test_back_link_from_any_target(core, target, back):
+    guard = make_guard(core, "ticket", login_url="/login")
+    result = guard.check(None, path="/protected/", target=target)
+    assert (result.status, result.location) == (303, f"/login?back={back}")
+
+
+# -- ticket life the guard bounds ------------------------------------------------------------------
+
+
+def test_ticket_valid_beyond_the_lifetime_is_refused(core):
+    clock = Clock()
+    now = int(clock.now)
+    factory = make_factory(core, "ticket")
+    guard = make_guard(core, "ticket", clock, clock_skew=60)
+    assert guard.clock_skew == 60
+    limit = now + LIFETIME + 60
+    assert guard.check(f"auth_tkt={factory.new('u', valid_until=limit)}").reason == "ok"
+    for until in (limit + 1, now + 10 * LIFETIME, 2**32 - 1):
+        result = guard.check(f"auth_tkt={factory.new('u', valid_until=until)}", path="/protected/")
+        assert (result.identity, result.reason, result.status) == (None, "ticket from the future", 401)
+
+
+def test_authtkt_issued_in_the_future_is_refused(core):
+    clock = Clock()
+    now = int(clock.now)
+    factory = make_factory(core, "authtkt")
+    guard = make_guard(core, "authtkt", clock, clock_skew=30)
+    assert guard.check(f"auth_tkt={factory.new('u', timestamp=now + 30)}").reason == "ok"
+    for timestamp in (now + 31, now + LIFETIME, now + 2**20):
+        result = guard.check(f"auth_tkt={factory.new('u', timestamp=timestamp)}")
+        assert (result.identity, result.reason) == (None, "ticket from the future")
+    # Stamped 2**32 - 1: the factory already finds it expired ((timestamp + timeout) mod 2**32).
+    assert guard.check(f"auth_tkt={factory.new('u', timestamp=2**32 - 1)}").identity is None
+    assert TicketGuard(plain_factory()).clock_skew == 60
+
+
+# -- cookies Apache accepts, the guard accepts ---------------------------------------------------
+
+
+def raw_authtkt(core, user_id="bob", tokens=("admin", "staff"), user_data="role data", timestamp=None):
+    factory = make_factory(core, "authtkt")
+    return factory.new(user_id, tokens, user_data, timestamp=timestamp, raw=True)
+
+
+def test_bare_value_with_commas_spaces_and_utf8(core):
+    clock = Clock()
+    guard = make_guard(core, "authtkt", clock)
+    now = int(clock.now)
+    raw = raw_authtkt(core, timestamp=now)
+    assert "," in raw and " " in raw
+    result = guard.check(f"a=1; auth_tkt={raw}; b=2")
+    assert result.reason == "ok" and result.identity[:3] == ("bob", ("admin", "staff"), "role data")
+    text = raw_authtkt(core, "J\u00f6rg M\u00fcller", ("\u00fc",), "\u65e5\u672c", timestamp=now)
+    header = "auth_tkt=" + text.encode("utf-8").decode("latin-1")  # the header's bytes, one a character
+    result = guard.check(header)
+    assert result.reason == "ok" and result.identity[:3] == (
+        "J\u00f6rg M\u00fcller",
+        ("\u00fc",),
+        "\u65e5\u672c",
+    )
+    # A 0.1.4-format ticket with tokens written bare (not quoted) is read too.
+    ticket = make_factory(core, "ticket").new("t", ("a", "b"), valid_until=now + 100)
+    assert make_guard(core, "ticket", clock).check(f"auth_tkt={ticket}").reason == "ok"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "abc\x01def",
+        "abc\x7fdef",
+        "abc\tdef",
+        "\xff\xfe",  # not UTF-8
+        "\xc3",  # a cut UTF-8 sequence
+        "J\u00f6rg",  # real text: U+00F6 is the byte 0xF6 here, not UTF-8
+        "\u20ac",  # not a byte
+        "\udcff",
+        '"unterminated',
+        '"bad\\q"',
+    ],
+)
+def test_bare_value_refusals(core, value):
+    guard = make_guard(core, "authtkt")
+    result = guard.check("auth_tkt=" + value, path="/protected/")
+    assert (result.identity, result.status) == (None, 401)
+    assert result.reason in ("malformed cookie", "malformed ticket")
+
+
+def test_forged_bare_value_is_refused(core):
+    clock = Clock()
+    raw = raw_authtkt(core, timestamp=int(clock.now))
+    guard = make_guard(core, "authtkt", clock)
+    assert guard.check("auth_tkt=" + raw.replace("staff", "staf,")).reason.startswith("invalid digest")
+
+
+@pytest.mark.parametrize(
+    ("user_id", "tokens", "user_data"),
+    [
+        ("bob", ("admin", "staff"), "role data"),
+        ("J\u00f6rg M\u00fcller", ("\u00fc-token", "t2"), '\u65e5\u672c, "quoted" \\ data'),
+        ("carol", (), "a,b c"),
+    ],
+    ids=["commas-spaces", "utf8-quotes-backslash", "no-tokens"],
+)
+def test_apache_and_guard_accept_the_same_raw_cookie(apache_server, core, user_id, tokens, user_data):  # noqa: F811
+    """The raw form, as Apache's own helpers write it, sent as the same bytes to Apache and to
+    the guard: both accept it with the same fields."""
+    site = apache_server.sites["sha256"]
+    factory = core.AuthTktFactory(site.secret, site.digest)
+    guard = TicketGuard(factory, lifetime=3600, secure=False)
+    raw = factory.new(user_id, tokens, user_data, raw=True).encode("utf-8")
+    resp = site.get("ignoreip", raw)
+    assert resp.status == 200, resp.describe()
+    assert (resp.remote_user, resp.remote_user_tokens, resp.remote_user_data) == (
+        user_id,
+        ",".join(tokens),
+        user_data,
+    )
+    result = guard.check("other=1; auth_tkt=" + raw.decode("latin-1") + "; last=2")
+    assert result.reason == "ok"
+    assert result.identity[:3] == (user_id, tokens, user_data)
+    forged = raw.replace(b"!", b"!x", 1)
+    assert site.get("ignoreip", forged).status == 307
+    assert guard.check("auth_tkt=" + forged.decode("latin-1")).identity is None
