@@ -14,8 +14,15 @@ The adapters ``ticket_auth.guard.asgi``, ``ticket_auth.guard.wsgi`` and
 ``ticket_auth.guard.aiohttp`` apply this policy to every request; this module imports no web
 framework.
 
-Choices the policy makes (all documented in the README):
+Choices the policy makes (docs/security.md states them for users):
 
+* **Configuration.** Every option is checked when the guard is built: a bad one is a
+  ``TypeError`` or ``ValueError`` that says what to pass. The factory is a ``TicketFactory``
+  or ``AuthTktFactory`` of either core, checked by type (also when assigned later). ``protect``
+  keys are paths starting with ``/`` (no ``?``, ``#`` or controls) and its values iterables of
+  non-empty str tokens without ``,`` or ``!`` (a bare str is a ``TypeError``). ``login_url``
+  is a path starting with a single ``/`` or an absolute ``http(s)://`` URL with a host, with no
+  control, space, backslash or non-ASCII character. Numbers are ints (not bools) in range.
 * **Factory.** A ``TicketFactory`` (0.1.4-format tickets, as ticket_auth 0.1.4 and
   aiohttp_auth mint them) or an ``AuthTktFactory`` (Apache mod_auth_tkt tickets, always
   written base64, so an Apache site with the same secret shares the login).
@@ -24,27 +31,44 @@ Choices the policy makes (all documented in the README):
   fresh ticket with the same fields) once its age reaches ``reissue_after`` (default: half the
   lifetime, like mod_auth_tkt's ``TKTAuthTimeoutRefresh 0.5``), and whenever it was accepted
   by a fallback secret (key rotation without logging anyone out). An AuthTkt ticket older
-  than ``lifetime`` is refused even if the factory's own ``timeout`` is longer or disabled.
-* **Cookie header.** Read only from the ``Cookie`` header(s), split strictly on ``;``. More
-  than one cookie of the guard's name is refused as a whole (reason ``"duplicate cookie"``):
-  a cookie planted for a parent domain cannot win over the user's own. Values longer than
-  ``max_cookie_length`` are refused before any decoding. A value is either bare cookie
-  characters or a double-quoted string with ``\\ooo`` octal escapes (what Python's
-  ``http.cookies`` and so aiohttp write for a ticket containing a comma).
+  than ``lifetime`` is refused even if the factory's own ``timeout`` is longer or disabled. A
+  ticket issued more than ``clock_skew`` seconds in the future is refused (reason
+  ``"ticket from the future"``): an AuthTkt timestamp ahead of the clock, or a 0.1.4-format
+  ``valid_until`` beyond ``now + lifetime + clock_skew``.
+* **Cookie header.** A str with one character per byte of the header (Latin-1, as PEP 3333
+  gives); longer than ``max_cookie_header``: refused unread. Read only from the ``Cookie``
+  header(s), split strictly on ``;``. More than one cookie of the guard's name is refused as a
+  whole (reason ``"duplicate cookie"``): a cookie planted for a parent domain cannot win over
+  the user's own. Values longer than ``max_cookie_length`` are refused before any decoding. A
+  bare value is read as Apache mod_auth_tkt reads it (anything up to the ``;``: commas,
+  spaces, UTF-8 bytes) but with no control character; a quoted value is a double-quoted string
+  with ``\\ooo`` octal escapes (what Python's ``http.cookies`` and so aiohttp write).
 * **Client address.** Only with ``bind_ip=True`` is a ticket bound to the client's address.
   An IPv4-mapped IPv6 address (``::ffff:a.b.c.d``) is the IPv4 address, when minting and
   when checking. A forwarded header (default ``X-Forwarded-For``) is read only when the
   peer is in ``trusted_proxies``; the client is then the rightmost address of that header
   that is not itself a trusted proxy.
 * **Protected paths.** ``protect`` maps path prefixes to the tokens they require (the
-  longest matching prefix applies; a prefix matches whole path segments). Elsewhere a request
-  without a valid ticket passes through anonymous. On a protected path it gets a 401 (a 403
-  when the ticket lacks a token), or, with ``login_url``, a 303 redirect to the login URL
-  with the original URL URL-encoded in the ``back`` argument (as mod_auth_tkt's
-  ``TKTAuthLoginURL`` does). The back link is the request's path and query, prefixed with
-  ``public_origin`` when one is configured; it is never built from the request's Host header.
+  longest matching prefix applies; a prefix covers itself with or without its trailing slash
+  and whole segments below it). Elsewhere a request without a valid ticket passes through
+  anonymous. On a protected path it gets a 401, or, with ``login_url``, a 303 redirect to the
+  login URL with the original URL URL-encoded in the ``back`` argument (as mod_auth_tkt's
+  ``TKTAuthLoginURL`` does). A valid ticket lacking a token gets a 403, with or without
+  ``login_url`` (a redirect to log in again would loop). The back link is the request's path
+  and query, backslashes in the path read as slashes and one leading slash, prefixed with
+  ``public_origin`` when one is configured; it is never built from the request's Host header,
+  and every byte of it is percent-encoded, whatever the target holds.
 * **Cookie attributes.** ``Path=/``, ``HttpOnly``, ``SameSite=Lax`` and ``Secure`` unless
-  ``secure=False``; optional ``Domain`` and ``Max-Age`` (a session cookie by default).
+  ``secure=False``; optional ``Domain`` (ASCII; one leading dot dropped) and ``Max-Age`` (a
+  session cookie by default). ``samesite`` in any case; ``"None"`` needs ``Secure``. A name
+  starting ``__Secure-`` needs ``Secure``; ``__Host-`` also no ``Domain`` and ``Path=/`` (the
+  defence against cookie tossing from a sibling subdomain).
+* **Websockets.** ``origin_allowed`` checks a handshake's ``Origin``: same origin as the
+  ``Host`` header by default, or one of ``allowed_origins``, or anything with ``"*"``; a
+  handshake without ``Origin`` (not a browser) is allowed.
+* **Transport.** ``note_transport`` warns once (``InsecureCookieWarning``) when a ``Secure``
+  cookie is about to go out over plain HTTP to a host that is not local.
+* **Errors.** No reason, ``repr`` or error text carries a ticket or the secret.
 """
 
 from __future__ import annotations
@@ -676,31 +700,51 @@ _ANONYMOUS = CheckResult(None, NO_COOKIE)
 class TicketGuard:
     """The policy: which tickets a request may carry, and what the response then gets.
 
-    Parameters (keyword-only after ``factory``):
+    Every option is checked here; a bad one is a ``TypeError`` or ``ValueError`` saying what to
+    pass (see the module documentation for the rules).
 
-    * ``factory``: a ``TicketFactory`` or an ``AuthTktFactory`` (with any fallback secrets).
-    * ``cookie_name``: default ``"auth_tkt"`` (aiohttp_auth uses ``"AUTH_TKT"``).
-    * ``lifetime``: seconds a ticket is valid (default 7200, mod_auth_tkt's default).
-    * ``reissue_after``: age in seconds after which a valid ticket is reissued (default
-      half the lifetime; None never reissues for age).
-    * ``reissue_on_fallback``: reissue a ticket accepted by a fallback secret (default True).
-    * ``bind_ip``: bind tickets to the client's address (default False).
-    * ``trusted_proxies``: addresses or networks whose forwarded header is believed.
-    * ``forwarded_header``: the header naming the client behind a proxy (``X-Forwarded-For``).
-    * ``protect``: path prefix -> tokens required there (all of them).
-    * ``login_url``: where a refused request on a protected path is redirected (303), with
-      the original URL in ``back_arg``; without it such a request gets a 401 (403 for a
-      missing token).
-    * ``public_origin``: e.g. ``"https://app.example.com"``, put before the path in the back
-      link; without it the back link is the path and query alone.
-    * ``secure``, ``httponly``, ``samesite``, ``path``, ``domain``, ``max_age``: the cookie's
-      attributes (defaults: Secure, HttpOnly, SameSite=Lax, Path=/, no Domain, no Max-Age).
-    * ``max_cookie_length``: longer cookie values are refused unread (default 4096).
-    * ``max_cookie_header``: a longer ``Cookie`` header (all of them joined) is refused
-      unread (default 16384).
-    * ``allowed_origins``: for websocket handshakes (``origin_allowed``): None (same origin
-      only, the default), a list of origins, or ``"*"`` (no check).
-    * ``clock``: the time source (``time.time``), for tests.
+    Args:
+        factory: a ``TicketFactory`` or an ``AuthTktFactory`` of either core (with any fallback
+            secrets); not a secret.
+        cookie_name: an HTTP token; default ``"auth_tkt"`` (aiohttp_auth uses ``"AUTH_TKT"``).
+            ``__Secure-`` needs ``secure``; ``__Host-`` also no ``domain`` and ``path="/"``.
+        lifetime: seconds a ticket is valid, an int > 0 (default 7200, mod_auth_tkt's).
+        reissue_after: age in seconds (int >= 0) after which a valid ticket is reissued;
+            ``"half"`` (the default) for half the lifetime, None never reissues for age.
+        reissue_on_fallback: reissue a ticket accepted by a fallback secret (default True).
+        bind_ip: bind tickets to the client's address (default False).
+        trusted_proxies: addresses or networks (str) whose forwarded header is believed.
+        forwarded_header: the header naming the client behind a proxy (``X-Forwarded-For``).
+        protect: path prefix (a str starting with ``/``) -> iterable of tokens required there
+            (all of them; ``()``: any valid ticket). A prefix covers itself with or without its
+            trailing slash.
+        login_url: where an anonymous request on a protected path is redirected (303), with
+            the original URL in ``back_arg``: a path starting with one ``/`` or an absolute
+            ``http(s)://`` URL. Without it such a request gets a 401. A missing token is a 403
+            either way.
+        back_arg: the query argument carrying the back link (default ``"back"``).
+        public_origin: e.g. ``"https://app.example.com"``, put before the path in the back
+            link; without it the back link is the path and query alone.
+        secure: the cookie's ``Secure`` attribute (default True).
+        httponly: the cookie's ``HttpOnly`` attribute (default True).
+        samesite: ``"Lax"`` (default), ``"Strict"``, ``"None"`` (any case; needs ``secure``)
+            or None to omit it.
+        path: the cookie's ``Path``, starting with ``/`` (default ``"/"``).
+        domain: the cookie's ``Domain`` (ASCII; one leading dot dropped), default none.
+        max_age: the cookie's ``Max-Age`` in seconds (int >= 0); default a session cookie.
+        max_cookie_length: longer cookie values are refused unread (default 4096).
+        max_cookie_header: a longer ``Cookie`` header (all of them joined) is refused unread
+            (default 16384).
+        clock_skew: seconds a ticket's issue time may lie in the future (default 60).
+        allowed_origins: for websocket handshakes (``origin_allowed``): None (same origin
+            only, the default), a list of origins such as ``["https://app.example.com"]``, or
+            ``"*"`` (no check).
+        clock: the time source (``time.time``), for tests.
+
+    Raises:
+        TypeError: an option of the wrong type (a secret for ``factory``, a bare str of
+            tokens, a bool for a number...).
+        ValueError: an option out of range or malformed.
     """
 
     __slots__ = (
