@@ -2,9 +2,11 @@
 chosen explicitly) and in-process (FastAPI's TestClient), with and without the ASGI middleware,
 for both cores and both ticket formats; and the OpenAPI document FastAPI generates from them."""
 
+import re
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from typing import Annotated
 
 import pytest
@@ -576,3 +578,22 @@ def test_middleware_with_another_guard(core):
         resp = client.get("/both", headers={"Cookie": cookies})
     # The user is the dependencies' (sid); the reason shown is the middleware's decision.
     assert (resp.status_code, resp.text, inner.checks) == (200, "inner|ok|admin|", 1)
+
+
+# -- the guide -------------------------------------------------------------------------------
+
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "guides" / "starlette-fastapi.md"
+FENCE = re.compile(r"^```(\S*)[^\n]*\n(.*?)^```\s*$", re.M | re.S)
+
+
+def test_guide_runs_as_written():
+    """docs/guides/starlette-fastapi.md: its ```python blocks, top to bottom in one namespace
+    (not as __main__, so the block that starts uvicorn does not run)."""
+    text = GUIDE.read_text(encoding="utf-8")
+    blocks = [match for match in FENCE.finditer(text) if match.group(1) == "python"]
+    assert len(blocks) >= 5
+    namespace = {"__name__": "guide_example"}
+    for match in blocks:
+        line = text.count("\n", 0, match.start()) + 2
+        exec(compile(match.group(2), f"{GUIDE.name}, block at line {line}", "exec"), namespace)  # noqa: S102
+    assert namespace["document"]["paths"]["/me"]["get"]["security"] == [{"TicketCookie": []}]
