@@ -13,6 +13,7 @@ from _guard_helpers import (
     HTTP_TIMEOUT,
     LIFETIME,
     SECRET,
+    UVICORN_PARSERS,
     AdapterTests,
     Clock,
     UvicornServer,
@@ -236,10 +237,20 @@ def test_websocket_handshake(server, middleware, core, kind):
         assert reissued.startswith("auth_tkt=") and cookie_value(reissued) != cookie.partition("=")[2]
 
 
-# Two more bad cookies, tried through this server only.
+@pytest.fixture(scope="module", params=UVICORN_PARSERS)
+def parser_server(request, middleware):
+    """The same app under uvicorn with each HTTP parser, for the tests about what the parser
+    lets through."""
+    srv = UvicornServer(middleware, http=request.param)
+    yield srv
+    srv.stop()
+
+
+# Two more bad cookies, tried through this server only, with both parsers: httptools refuses
+# a control character itself (400, the app never runs), h11 hands it to the guard.
 @pytest.mark.parametrize("case", ["control-chars", "empty"])
-def test_more_bad_cookies_are_anonymous(server, middleware, core, kind, case):
-    check_bad_cookie(server.port, middleware, core, kind, case)
+def test_more_bad_cookies_are_anonymous(parser_server, middleware, core, kind, case):
+    check_bad_cookie(parser_server.port, middleware, core, kind, case, server_may_refuse=True)
 
 
 def test_014_quoted_cookie_accepted(server, middleware, core, ta014):

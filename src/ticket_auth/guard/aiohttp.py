@@ -24,12 +24,14 @@ cookies aiohttp_auth's ``TktAuthentication`` set with the same secret stay valid
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
 from . import CheckResult, Identity, TicketGuard, _stored_guard, _stored_identity
+from ._adapter import add_mounted, add_normalized, check_paths, require_guard
 
 __all__ = [
     "TicketAuthMiddleware",
@@ -50,10 +52,30 @@ REQUEST_KEY: Any = _RequestKey("ticket_auth", CheckResult) if _RequestKey else "
 GUARD_KEY: Any = _RequestKey("ticket_auth.guard", TicketGuard) if _RequestKey else "ticket_auth.guard"
 _NO_GUARD = "no TicketGuard on the request: is ticket_middleware installed?"
 
+# A sub-application's mount prefix, found once in its parent's router (applications are
+# frozen once they serve, so the prefix never changes).
+_PREFIXES: weakref.WeakKeyDictionary[web.Application, str] = weakref.WeakKeyDictionary()
 
-def _cookie_header(request: web.Request) -> str | None:
-    values = request.headers.getall("Cookie", ())
-    return "; ".join(values) if values else None
+
+def _cookie_header(request: web.Request, limit: int) -> str | None:
+    """The Cookie header(s) joined with "; ", from the raw bytes, as Latin-1 text (one
+    character per byte, the policy's convention; ``request.headers`` would decode UTF-8).
+
+    Linear and bounded: collecting stops once the lines together exceed ``limit``, and what
+    was collected (longer than that) is handed on, for the policy to refuse as oversized."""
+    if "Cookie" not in request.headers:
+        return None
+    values: list[bytes] = []
+    total = -2
+    for name, value in request.raw_headers:
+        if len(name) == 6 and name.lower() == b"cookie":
+            values.append(value)
+            total += len(value) + 2
+            if total > limit:
+                break
+    if not values:
+        return None
+    return b"; ".join(values).decode("latin-1") if len(values) > 1 else values[0].decode("latin-1")
 
 
 def _forwarded(request: web.Request, guard: TicketGuard) -> str | None:
@@ -63,25 +85,93 @@ def _forwarded(request: web.Request, guard: TicketGuard) -> str | None:
     return ",".join(values) if values else None
 
 
+def _mount_prefix(request: web.Request) -> str:
+    """The prefix of the application whose middleware is running (``match_info.current_app``):
+    "" for the main application, the ``add_subapp`` prefix for a sub-application."""
+    match_info = request.match_info
+    apps = match_info.apps
+    if len(apps) < 2:
+        return ""
+    try:
+        current = match_info.current_app
+    except RuntimeError:
+        return ""
+    prefix = _PREFIXES.get(current)
+    if prefix is not None:
+        return prefix
+    prefix = ""
+    index = apps.index(current) if current in apps else 0
+    if index > 0:
+        for resource in apps[index - 1].router.resources():
+            info = resource.get_info()
+            if info.get("app") is current:
+                prefix = str(info.get("prefix") or "")
+                break
+    _PREFIXES[current] = prefix
+    return prefix
+
+
 def check_request(guard: TicketGuard, request: web.Request) -> CheckResult:
-    """The guard's decision for an aiohttp request."""
-    return guard._check(
-        _cookie_header(request),
-        request.path if guard.protects_paths else "/",  # yarl parses it: only when needed
-        request.raw_path if guard.login_url is not None else None,
-        request.remote if guard.bind_ip else None,  # the guard reads the peer only to bind tickets
-        _forwarded(request, guard) if guard.bind_ip else None,
-    )
+    """The guard's decision for an aiohttp request.
+
+    ``protect`` is matched against ``request.path`` and, in a sub-application's middleware,
+    against the path after the sub-application's prefix (what its routes were declared as),
+    and against their forms with empty and dot segments collapsed: the strictest
+    requirement applies.
+
+    Args:
+        guard: the policy.
+        request: the request.
+
+    Returns:
+        The ``CheckResult``.
+    """
+    cookie = _cookie_header(request, guard.max_cookie_header)
+    target = request.raw_path if guard.login_url is not None else None
+    peer = request.remote if guard.bind_ip else None  # the guard reads the peer only to bind tickets
+    forwarded = _forwarded(request, guard) if guard.bind_ip else None
+    if not guard.protects_paths:
+        return guard._check(cookie, "/", target, peer, forwarded)
+    path = request.path  # yarl parses it: only when needed
+    paths = [path]
+    prefix = _mount_prefix(request)
+    if prefix:
+        add_mounted(paths, path, prefix)
+    add_normalized(paths)
+    return check_paths(guard, cookie, paths, target, peer, forwarded)
+
+
+def _is_websocket(request: web.Request) -> bool:
+    upgrade = request.headers.get("Upgrade")
+    return upgrade is not None and "websocket" in upgrade.lower()
+
+
+def _note_transport(guard: TicketGuard, request: web.Request) -> None:
+    guard.note_transport(request.scheme, request.headers.get("Host"))
 
 
 def check_result(request: web.Request) -> CheckResult | None:
-    """The guard's decision for this request (None outside the middleware)."""
+    """The guard's decision for this request.
+
+    Args:
+        request: the request.
+
+    Returns:
+        The ``CheckResult``, or None outside the middleware.
+    """
     result: CheckResult | None = request.get(REQUEST_KEY)
     return result
 
 
 def identity(request: web.Request) -> Identity | None:
-    """The identity the middleware found for this request (None: anonymous)."""
+    """The identity the middleware found for this request.
+
+    Args:
+        request: the request.
+
+    Returns:
+        The ``Identity``, or None (anonymous, or no middleware ran).
+    """
     return _stored_identity(request, REQUEST_KEY)
 
 
@@ -92,38 +182,94 @@ def remember(
     tokens: tuple[str, ...] = (),
     user_data: str = "",
 ) -> None:
-    """Log in: add a ``Set-Cookie`` with a fresh ticket for ``user_id`` to ``response``."""
+    """Log in: add a ``Set-Cookie`` with a fresh ticket for ``user_id`` to ``response``.
+
+    Args:
+        request: the request (the middleware's guard is on it).
+        response: the response to add the cookie to.
+        user_id: the user.
+        tokens: the user's tokens.
+        user_data: free text carried in the ticket.
+
+    Raises:
+        RuntimeError: the middleware did not run for this request.
+        ValueError: fields the ticket format cannot carry.
+    """
     guard = _stored_guard(request, GUARD_KEY, _NO_GUARD)
     value = guard.remember(
         user_id, tokens, user_data, peer=request.remote, forwarded=_forwarded(request, guard)
     )
+    _note_transport(guard, request)
     response.headers.add("Set-Cookie", value)
 
 
 def forget(request: web.Request, response: web.StreamResponse) -> None:
-    """Log out: add a ``Set-Cookie`` that expires the ticket cookie to ``response``."""
+    """Log out: add a ``Set-Cookie`` that expires the ticket cookie to ``response``.
+
+    Args:
+        request: the request.
+        response: the response to add the cookie to.
+
+    Raises:
+        RuntimeError: the middleware did not run for this request.
+    """
     response.headers.add("Set-Cookie", _stored_guard(request, GUARD_KEY, _NO_GUARD).forget())
 
 
-def _add_reissued(guard: TicketGuard, response: web.StreamResponse, set_cookie: str) -> None:
+def _add_reissued(
+    guard: TicketGuard, request: web.Request, response: web.StreamResponse, set_cookie: str
+) -> None:
     if response.prepared:
         return  # headers already sent (a streamed response): nothing can be added
     if not any(guard.sets_own_cookie(value) for value in response.headers.getall("Set-Cookie", ())):
+        _note_transport(guard, request)
         response.headers.add("Set-Cookie", set_cookie)
 
 
 class TicketAuthMiddleware:
-    """An aiohttp middleware applying a ``TicketGuard`` to every request (``.guard`` may be
-    replaced, for example to rotate secrets)."""
+    """An aiohttp middleware applying a ``TicketGuard`` to every request.
 
-    __slots__ = ("guard",)
+    A websocket upgrade request is first checked with ``guard.origin_allowed(Origin, Host)``:
+    a foreign origin gets a 403.
+
+    Args:
+        guard: the policy (``.guard`` may be replaced later, for example to rotate secrets).
+
+    Raises:
+        TypeError: ``guard`` is not a ``TicketGuard`` (a factory must be wrapped in
+            ``TicketGuard(...)``).
+    """
+
+    __slots__ = ("_guard",)
     __middleware_version__ = 1  # what @web.middleware marks: a current (not old-style) middleware
 
     def __init__(self, guard: TicketGuard) -> None:
         self.guard = guard
 
+    @property
+    def guard(self) -> TicketGuard:
+        """The ``TicketGuard`` applied to every request."""
+        return self._guard
+
+    @guard.setter
+    def guard(self, guard: TicketGuard) -> None:
+        self._guard = require_guard(guard)
+
     async def __call__(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        guard = self.guard
+        """Check the request, then call the handler (or answer the refusal).
+
+        Args:
+            request: the request.
+            handler: the next handler.
+
+        Returns:
+            The response.
+        """
+        guard = self._guard
+        if _is_websocket(request) and not guard.origin_allowed(
+            request.headers.get("Origin"), request.headers.get("Host")
+        ):
+            return web.Response(status=403, text="Forbidden\n", headers={"Cache-Control": "no-store"})
         result = check_request(guard, request)
         if result.status:
             headers = {"Cache-Control": "no-store"}
@@ -140,12 +286,22 @@ class TicketAuthMiddleware:
         try:
             response = await handler(request)
         except web.HTTPException as exc:
-            _add_reissued(guard, exc, set_cookie)
+            _add_reissued(guard, request, exc, set_cookie)
             raise
-        _add_reissued(guard, response, set_cookie)
+        _add_reissued(guard, request, response, set_cookie)
         return response
 
 
 def ticket_middleware(guard: TicketGuard) -> TicketAuthMiddleware:
-    """An aiohttp middleware applying ``guard`` to every request."""
+    """An aiohttp middleware applying ``guard`` to every request.
+
+    Args:
+        guard: the policy.
+
+    Returns:
+        The middleware, for ``web.Application(middlewares=[...])``.
+
+    Raises:
+        TypeError: ``guard`` is not a ``TicketGuard``.
+    """
     return TicketAuthMiddleware(guard)

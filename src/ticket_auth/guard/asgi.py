@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from . import CheckResult, Identity, TicketGuard, _stored_guard, _stored_identity
+from ._adapter import add_mounted, add_normalized, check_paths, require_guard
 
 __all__ = ["TicketAuthMiddleware", "check_scope", "forget", "identity", "remember"]
 
@@ -37,6 +38,10 @@ SCOPE_KEY = "ticket_auth"
 GUARD_KEY = "ticket_auth.guard"
 _NO_GUARD = "no TicketGuard in the scope: is TicketAuthMiddleware installed?"
 _BODIES = {401: b"Unauthorized\n", 403: b"Forbidden\n", 303: b"See Other\n"}
+_TRANSPORT = {"ws": "http", "wss": "https"}
+# How many ``.app`` links the middleware follows into the application it wraps, looking for a
+# declared ``root_path`` (FastAPI's), which that application applies only after the guard ran.
+_APP_DEPTH = 16
 
 
 def _peer(scope: Scope) -> str | None:
@@ -44,17 +49,39 @@ def _peer(scope: Scope) -> str | None:
     return str(client[0]) if client else None
 
 
+def _header(scope: Scope, name: bytes) -> str | None:
+    """The first header ``name`` (lower-case bytes) of the scope, as Latin-1 text, or None."""
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
 def _headers(scope: Scope, guard: TicketGuard) -> tuple[str | None, str | None]:
-    """The Cookie header(s) joined with "; " and the forwarded header(s) joined with ","."""
-    cookies: list[str] = []
-    forwarded: list[str] = []
+    """The Cookie header(s) joined with "; " (Latin-1 text, one character per byte) and the
+    forwarded header(s) joined with ",".
+
+    The work is linear and bounded: collecting stops once the Cookie lines together exceed
+    ``guard.max_cookie_header``, and what was collected (longer than that) is handed on, for
+    the policy to refuse as oversized.
+    """
+    limit = guard.max_cookie_header
+    cookies: list[bytes] = []
+    total = -2
+    forwarded: list[bytes] = []
     want = guard.forwarded_header.lower().encode("latin-1") if guard.trusted_proxies else None
     for name, value in scope.get("headers", ()):
         if name == b"cookie":
-            cookies.append(value.decode("latin-1"))
+            cookies.append(value)
+            total += len(value) + 2
+            if total > limit:
+                break
         elif want is not None and name == want:
-            forwarded.append(value.decode("latin-1"))
-    return ("; ".join(cookies) if cookies else None, ",".join(forwarded) if forwarded else None)
+            forwarded.append(value)
+    return (
+        b"; ".join(cookies).decode("latin-1") if cookies else None,
+        b",".join(forwarded).decode("latin-1") if forwarded else None,
+    )
 
 
 def _target(scope: Scope) -> str:
@@ -70,58 +97,186 @@ def _target(scope: Scope) -> str:
     return path + ("?" + query.decode("latin-1") if query else "")
 
 
-def check_scope(guard: TicketGuard, scope: Scope) -> CheckResult:
-    """The guard's decision for an HTTP or websocket scope."""
+def _declared_root_paths(app: object) -> tuple[object, ...]:
+    """The applications in ``app``'s ``.app`` chain that declare a ``root_path`` (FastAPI)."""
+    found = []
+    seen: set[int] = set()
+    for _ in range(_APP_DEPTH):
+        if app is None or id(app) in seen:
+            break
+        seen.add(id(app))
+        if isinstance(getattr(app, "root_path", None), str):
+            found.append(app)
+        app = getattr(app, "app", None)
+    return tuple(found)
+
+
+def check_scope(guard: TicketGuard, scope: Scope, *, mounted_at: tuple[str, ...] = ()) -> CheckResult:
+    """The guard's decision for an HTTP or websocket scope.
+
+    ``protect`` is matched against ``scope["path"]``, against the path a router mounted at
+    ``scope["root_path"]`` (or at one of ``mounted_at``) routes on, and against the path with
+    empty and dot segments collapsed; the strictest requirement applies.
+
+    Args:
+        guard: the policy.
+        scope: the ASGI connection scope.
+        mounted_at: further mount prefixes the application applies after the guard ran (the
+            middleware passes a wrapped FastAPI app's ``root_path``).
+
+    Returns:
+        The ``CheckResult``.
+    """
     if guard.trusted_proxies:
         cookie, forwarded = _headers(scope, guard)
-    else:  # the usual case: only the Cookie header(s), joined as _headers joins them
-        cookie = forwarded = None
+    else:  # the usual case: only the Cookie line(s), joined as _headers joins them
+        forwarded = None
+        total = 0
+        first: bytes | None = None
+        more: list[bytes] | None = None
         for name, value in scope.get("headers", ()):
             if name == b"cookie":
-                text = value.decode("latin-1")
-                cookie = text if cookie is None else cookie + "; " + text
-    return guard._check(
-        cookie,
-        scope.get("path", "/"),
-        _target(scope) if guard.login_url is not None else None,
-        _peer(scope) if guard.bind_ip else None,  # the guard reads the peer only to bind tickets
-        forwarded,
-    )
+                if first is None:
+                    first = value
+                elif more is None:
+                    more = [first, value]
+                    total = len(first) + len(value) + 2
+                else:
+                    more.append(value)
+                    total += len(value) + 2
+                    if total > guard.max_cookie_header:
+                        break
+        if more is not None:
+            cookie = b"; ".join(more).decode("latin-1")
+        else:
+            cookie = first.decode("latin-1") if first is not None else None
+    path: str = scope.get("path", "/")
+    target = _target(scope) if guard.login_url is not None else None
+    peer = _peer(scope) if guard.bind_ip else None  # the guard reads the peer only to bind tickets
+    if not guard.protects_paths:
+        return guard._check(cookie, path, target, peer, forwarded)
+    paths = [path]
+    root_path = scope.get("root_path")
+    if root_path:
+        add_mounted(paths, path, root_path)
+    for prefix in mounted_at:
+        add_mounted(paths, path, prefix)
+    add_normalized(paths)
+    return check_paths(guard, cookie, paths, target, peer, forwarded)
+
+
+def _note_transport(guard: TicketGuard, scope: Scope) -> None:
+    scheme = scope.get("scheme") or "http"
+    guard.note_transport(_TRANSPORT.get(scheme, scheme), _header(scope, b"host"))
 
 
 def identity(scope: Scope) -> Identity | None:
-    """The identity the middleware found for this request (None: anonymous)."""
+    """The identity the middleware found for this request.
+
+    Args:
+        scope: the ASGI scope the application received.
+
+    Returns:
+        The ``Identity``, or None (anonymous, or no middleware ran).
+    """
     return _stored_identity(scope, SCOPE_KEY)
 
 
 def remember(scope: Scope, user_id: str, tokens: tuple[str, ...] = (), user_data: str = "") -> str:
-    """Log in: a ``Set-Cookie`` header value with a fresh ticket for ``user_id``."""
+    """Log in: a ``Set-Cookie`` header value with a fresh ticket for ``user_id``.
+
+    Args:
+        scope: the ASGI scope the application received (the middleware's guard is in it).
+        user_id: the user.
+        tokens: the user's tokens.
+        user_data: free text carried in the ticket.
+
+    Returns:
+        The ``Set-Cookie`` value to add to the response.
+
+    Raises:
+        RuntimeError: no ``TicketAuthMiddleware`` ran for this scope.
+        ValueError: fields the ticket format cannot carry.
+    """
     guard = _stored_guard(scope, GUARD_KEY, _NO_GUARD)
     forwarded = _headers(scope, guard)[1] if guard.bind_ip else None
-    return guard.remember(user_id, tokens, user_data, peer=_peer(scope), forwarded=forwarded)
+    value = guard.remember(user_id, tokens, user_data, peer=_peer(scope), forwarded=forwarded)
+    _note_transport(guard, scope)
+    return value
 
 
 def forget(scope: Scope) -> str:
-    """Log out: a ``Set-Cookie`` header value that expires the ticket cookie."""
+    """Log out: a ``Set-Cookie`` header value that expires the ticket cookie.
+
+    Args:
+        scope: the ASGI scope the application received.
+
+    Returns:
+        The ``Set-Cookie`` value to add to the response.
+
+    Raises:
+        RuntimeError: no ``TicketAuthMiddleware`` ran for this scope.
+    """
     return _stored_guard(scope, GUARD_KEY, _NO_GUARD).forget()
 
 
 class TicketAuthMiddleware:
-    """ASGI 3 middleware applying a ``TicketGuard`` to HTTP and websocket connections."""
+    """ASGI 3 middleware applying a ``TicketGuard`` to HTTP and websocket connections.
 
-    __slots__ = ("app", "guard")
+    A websocket handshake is first checked with ``guard.origin_allowed(Origin, Host)``: a
+    foreign origin is refused (close 1008 before accept: the server answers 403).
+
+    Args:
+        app: the ASGI application to protect.
+        guard: the policy (``.guard`` may be replaced later, for example to rotate secrets).
+
+    Raises:
+        TypeError: ``app`` is not callable, or ``guard`` is not a ``TicketGuard`` (a factory
+            must be wrapped in ``TicketGuard(...)``).
+    """
+
+    __slots__ = ("_guard", "_mounted", "app")
 
     def __init__(self, app: ASGIApp, guard: TicketGuard) -> None:
+        if not callable(app):
+            raise TypeError(f"app must be an ASGI application (a callable), not a {type(app).__name__}")
         self.app = app
         self.guard = guard
+        self._mounted = _declared_root_paths(app)
+
+    @property
+    def guard(self) -> TicketGuard:
+        """The ``TicketGuard`` applied to every connection."""
+        return self._guard
+
+    @guard.setter
+    def guard(self, guard: TicketGuard) -> None:
+        self._guard = require_guard(guard)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check the connection, then call the application (or refuse it).
+
+        Args:
+            scope: the ASGI scope.
+            receive: the ASGI receive callable.
+            send: the ASGI send callable.
+        """
         kind = scope["type"]
         if kind != "http" and kind != "websocket":
             await self.app(scope, receive, send)
             return
-        guard = self.guard
-        result = check_scope(guard, scope)
+        guard = self._guard
+        if kind == "websocket" and not guard.origin_allowed(
+            _header(scope, b"origin"), _header(scope, b"host")
+        ):
+            await _refuse_websocket(receive, send)
+            return
+        mounted = self._mounted
+        if mounted:
+            prefixes = tuple(p for app in mounted if (p := getattr(app, "root_path", None)))
+            result = check_scope(guard, scope, mounted_at=prefixes)
+        else:
+            result = check_scope(guard, scope)
         if result.status:
             if kind == "http":
                 await _refuse_http(result, send)
@@ -148,6 +303,7 @@ class TicketAuthMiddleware:
                     headers.append(cookie_header)
                     message = dict(message)
                     message["headers"] = headers
+                    _note_transport(guard, scope)
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import quote
 
 from . import CheckResult, Identity, TicketGuard, _stored_guard, _stored_identity
+from ._adapter import add_normalized, check_paths, require_guard
 
 __all__ = ["TicketAuthMiddleware", "check_environ", "forget", "identity", "remember"]
 
@@ -45,13 +46,28 @@ def _forwarded_key(guard: TicketGuard) -> str:
     return "HTTP_" + guard.forwarded_header.upper().replace("-", "_")
 
 
-def _path(environ: Environ) -> str:
-    """The decoded path (PEP 3333 strings are the request's bytes as Latin-1)."""
-    raw: str = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+def _decoded(raw: str) -> str:
+    """A PEP 3333 path (the request's bytes as Latin-1) decoded as UTF-8 where it is UTF-8."""
     try:
         return raw.encode("latin-1").decode("utf-8")
     except UnicodeError:
         return raw
+
+
+def _paths(environ: Environ) -> list[str]:
+    """The paths ``protect`` is matched against: ``SCRIPT_NAME + PATH_INFO`` (the request's
+    path), ``PATH_INFO`` (what Flask, Django and werkzeug route on), and their forms with
+    empty and dot segments collapsed (werkzeug routes ``//admin/`` as ``/admin/``)."""
+    script_name: str = environ.get("SCRIPT_NAME", "")
+    path_info: str = environ.get("PATH_INFO", "")
+    full = _decoded(script_name + path_info)
+    paths = [full]
+    if script_name:
+        route = _decoded(path_info) or "/"
+        if route not in paths:
+            paths.append(route)
+    add_normalized(paths)
+    return paths
 
 
 def _target(environ: Environ) -> str:
@@ -65,45 +81,122 @@ def _target(environ: Environ) -> str:
 
 
 def check_environ(guard: TicketGuard, environ: Environ) -> CheckResult:
-    """The guard's decision for a WSGI environ."""
+    """The guard's decision for a WSGI environ.
+
+    ``protect`` is matched against ``SCRIPT_NAME + PATH_INFO`` and against ``PATH_INFO``
+    alone (the path the application routes on), and against their forms with empty and dot
+    segments collapsed: the strictest requirement applies.
+
+    Args:
+        guard: the policy.
+        environ: the WSGI environ (``HTTP_COOKIE`` is Latin-1 text, as PEP 3333 makes it).
+
+    Returns:
+        The ``CheckResult``.
+    """
     forwarded = environ.get(_forwarded_key(guard)) if guard.trusted_proxies else None
-    return guard._check(
-        environ.get("HTTP_COOKIE"),
-        _path(environ) if guard.protects_paths else "/",
-        _target(environ) if guard.login_url is not None else None,
-        environ.get("REMOTE_ADDR") if guard.bind_ip else None,  # read only to bind tickets
-        forwarded,
-    )
+    cookie = environ.get("HTTP_COOKIE")
+    target = _target(environ) if guard.login_url is not None else None
+    peer = environ.get("REMOTE_ADDR") if guard.bind_ip else None  # read only to bind tickets
+    if not guard.protects_paths:
+        return guard._check(cookie, "/", target, peer, forwarded)
+    return check_paths(guard, cookie, _paths(environ), target, peer, forwarded)
+
+
+def _note_transport(guard: TicketGuard, environ: Environ) -> None:
+    guard.note_transport(environ.get("wsgi.url_scheme") or "http", environ.get("HTTP_HOST"))
 
 
 def identity(environ: Environ) -> Identity | None:
-    """The identity the middleware found for this request (None: anonymous)."""
+    """The identity the middleware found for this request.
+
+    Args:
+        environ: the WSGI environ the application received.
+
+    Returns:
+        The ``Identity``, or None (anonymous, or no middleware ran).
+    """
     return _stored_identity(environ, ENVIRON_KEY)
 
 
 def remember(environ: Environ, user_id: str, tokens: tuple[str, ...] = (), user_data: str = "") -> str:
-    """Log in: a ``Set-Cookie`` header value with a fresh ticket for ``user_id``."""
+    """Log in: a ``Set-Cookie`` header value with a fresh ticket for ``user_id``.
+
+    Args:
+        environ: the WSGI environ the application received (the middleware's guard is in it).
+        user_id: the user.
+        tokens: the user's tokens.
+        user_data: free text carried in the ticket.
+
+    Returns:
+        The ``Set-Cookie`` value to add to the response.
+
+    Raises:
+        RuntimeError: no ``TicketAuthMiddleware`` ran for this environ.
+        ValueError: fields the ticket format cannot carry.
+    """
     guard = _stored_guard(environ, GUARD_KEY, _NO_GUARD)
     forwarded = environ.get(_forwarded_key(guard)) if guard.trusted_proxies else None
-    return guard.remember(user_id, tokens, user_data, peer=environ.get("REMOTE_ADDR"), forwarded=forwarded)
+    value = guard.remember(user_id, tokens, user_data, peer=environ.get("REMOTE_ADDR"), forwarded=forwarded)
+    _note_transport(guard, environ)
+    return value
 
 
 def forget(environ: Environ) -> str:
-    """Log out: a ``Set-Cookie`` header value that expires the ticket cookie."""
+    """Log out: a ``Set-Cookie`` header value that expires the ticket cookie.
+
+    Args:
+        environ: the WSGI environ the application received.
+
+    Returns:
+        The ``Set-Cookie`` value to add to the response.
+
+    Raises:
+        RuntimeError: no ``TicketAuthMiddleware`` ran for this environ.
+    """
     return _stored_guard(environ, GUARD_KEY, _NO_GUARD).forget()
 
 
 class TicketAuthMiddleware:
-    """WSGI middleware applying a ``TicketGuard`` to every request."""
+    """WSGI middleware applying a ``TicketGuard`` to every request.
 
-    __slots__ = ("app", "guard")
+    Args:
+        app: the WSGI application to protect.
+        guard: the policy (``.guard`` may be replaced later, for example to rotate secrets).
+
+    Raises:
+        TypeError: ``app`` is not callable, or ``guard`` is not a ``TicketGuard`` (a factory
+            must be wrapped in ``TicketGuard(...)``).
+    """
+
+    __slots__ = ("_guard", "app")
 
     def __init__(self, app: WSGIApp, guard: TicketGuard) -> None:
+        if not callable(app):
+            raise TypeError(f"app must be a WSGI application (a callable), not a {type(app).__name__}")
         self.app = app
         self.guard = guard
 
+    @property
+    def guard(self) -> TicketGuard:
+        """The ``TicketGuard`` applied to every request."""
+        return self._guard
+
+    @guard.setter
+    def guard(self, guard: TicketGuard) -> None:
+        self._guard = require_guard(guard)
+
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        guard = self.guard
+        """Check the request, then call the application (or answer the refusal).
+
+        Args:
+            environ: the WSGI environ.
+            start_response: the WSGI start_response callable.
+
+        Returns:
+            The response body iterable.
+        """
+        guard = self._guard
         for key in _REMOTE_KEYS:
             environ.pop(key, None)
         result = check_environ(guard, environ)
@@ -136,6 +229,7 @@ class TicketAuthMiddleware:
                 name.lower() == "set-cookie" and guard.sets_own_cookie(value) for name, value in headers
             ):
                 headers = [*headers, ("Set-Cookie", set_cookie)]
+                _note_transport(guard, environ)
             if exc_info is not None:
                 return start_response(status, headers, exc_info)
             return start_response(status, headers)
