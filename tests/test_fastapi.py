@@ -5,7 +5,7 @@ for both cores and both ticket formats; and the OpenAPI document FastAPI generat
 import re
 import subprocess
 import sys
-import threading
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -17,13 +17,13 @@ from _guard_helpers import (
     LIFETIME,
     REISSUE_AFTER,
     SECRET,
+    UVICORN_PARSERS,
     AdapterTests,
     Clock,
     UvicornServer,
-    _wait,
     bad_cookie_headers,
+    check_bad_cookie,
     cookie_value,
-    listening_socket,
     make_factory,
     make_guard,
     raw_get,
@@ -42,7 +42,7 @@ from websockets.exceptions import InvalidStatus  # noqa: E402
 
 from ticket_auth import TicketFactory  # noqa: E402
 from ticket_auth.fastapi import TicketAuth  # noqa: E402
-from ticket_auth.guard import Identity, TicketGuard  # noqa: E402
+from ticket_auth.guard import Identity, InsecureCookieWarning, TicketGuard  # noqa: E402
 from ticket_auth.guard.asgi import TicketAuthMiddleware  # noqa: E402
 
 MODES = ("deps", "middleware")
@@ -182,30 +182,7 @@ def placeholder_guard():
 # -- servers ---------------------------------------------------------------------------------
 
 
-class Uvicorn(UvicornServer):
-    """UvicornServer with the HTTP implementation chosen ("h11" or "httptools")."""
-
-    def __init__(self, app, http):
-        import uvicorn
-
-        self.sock = listening_socket()
-        self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(
-            app,
-            http=http,
-            log_level="warning",
-            lifespan="off",
-            ws="websockets-sansio",
-            access_log=False,
-            proxy_headers=False,
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-        self.thread.start()
-        _wait(lambda: self.server.started, "uvicorn")
-
-
-@pytest.fixture(scope="module", params=("h11", "httptools"))
+@pytest.fixture(scope="module", params=UVICORN_PARSERS)
 def http(request):
     if request.param == "httptools":
         pytest.importorskip("httptools")
@@ -220,7 +197,7 @@ def middleware(request):
 
 @pytest.fixture(scope="module")
 def server(middleware, http):
-    srv = Uvicorn(middleware.asgi, http)
+    srv = UvicornServer(middleware.asgi, http=http)
     yield srv
     srv.stop()
 
@@ -284,6 +261,12 @@ def test_hostile_cookie_is_401_never_500(server, middleware, core, kind, case):
     user, reason = body.split("|")[:2]
     assert (status, user) == (200, "-")
     assert reason not in ("ok", "?")
+
+
+# Two more bad cookies, which a server's parser may refuse itself (400) before the application.
+@pytest.mark.parametrize("case", ["control-chars", "empty"])
+def test_more_bad_cookies_are_refused(server, middleware, core, kind, case):
+    check_bad_cookie(server.port, middleware, core, kind, case, server_may_refuse=True)
 
 
 def test_login_binds_the_client_address(server, middleware, core, kind):
@@ -597,3 +580,47 @@ def test_guide_runs_as_written():
         line = text.count("\n", 0, match.start()) + 2
         exec(compile(match.group(2), f"{GUIDE.name}, block at line {line}", "exec"), namespace)  # noqa: S102
     assert namespace["document"]["paths"]["/me"]["get"]["security"] == [{"TicketCookie": []}]
+
+
+def test_websocket_origin(stack, core):
+    """A handshake from another site's page is refused even with the user's cookie (by the
+    dependencies when no middleware checked it); the same origin, and no Origin, go on."""
+    stack.guard = make_guard(core, "ticket", protect=None)
+    cookie = stack.guard.remember("wendy").split(";")[0]
+    with client_for(stack) as client:
+        for origin in ("https://evil.example", "http://testserver.evil.example", "null"):
+            with (
+                pytest.raises(WebSocketDisconnect) as refused,
+                client.websocket_connect("/ws/", headers={"Cookie": cookie, "Origin": origin}),
+            ):
+                pass
+            assert refused.value.code == 1008, origin
+        for headers in ({"Cookie": cookie, "Origin": "http://testserver"}, {"Cookie": cookie}):
+            with client.websocket_connect("/ws/", headers=headers) as ws:
+                assert ws.receive_text() == "wendy"
+    stack.guard = make_guard(core, "ticket", protect=None, allowed_origins=["https://app.example"])
+    with client_for(stack) as client:
+        with client.websocket_connect(
+            "/ws/", headers={"Cookie": cookie, "Origin": "https://app.example"}
+        ) as ws:
+            assert ws.receive_text() == "wendy"
+
+
+def test_secure_cookie_over_plain_http_warns_once(stack, core):
+    """login and the reissue tell the guard the transport: a Secure cookie set over http:// to
+    a host that is not local gives one InsecureCookieWarning per guard."""
+    clock = Clock()
+    stack.guard = make_guard(core, "ticket", clock, protect=None, secure=True)
+    with client_for(stack) as client:
+        with pytest.warns(InsecureCookieWarning):
+            client.get("/login", params={"user": "alice"})
+        cookie = stack.guard.remember("bob").split(";")[0]
+        clock.advance(REISSUE_AFTER + 5)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", InsecureCookieWarning)
+            assert len(set_cookies(client.get("/me", headers={"Cookie": cookie}))) == 1  # warned already
+    stack.guard = make_guard(core, "ticket", clock, protect=None, secure=True)
+    cookie = stack.guard.remember("bob").split(";")[0]
+    clock.advance(REISSUE_AFTER + 5)
+    with client_for(stack) as client, pytest.warns(InsecureCookieWarning):
+        assert len(set_cookies(client.get("/me", headers={"Cookie": cookie}))) == 1

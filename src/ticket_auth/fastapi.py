@@ -35,7 +35,11 @@ required". The decisions it makes, in the order a request meets them:
   without a required token: 403. With the guard's ``login_url``, both are the guard's 303
   redirect to it instead. Every refusal has ``Cache-Control: no-store`` and a detail that names
   no ticket or reason. A websocket handshake is refused with close code 1008 (the server
-  answers the handshake with 403).
+  answers the handshake with 403); without the middleware, a handshake whose ``Origin`` the
+  guard does not allow (``TicketGuard.origin_allowed``) is refused the same way.
+* **Transport.** Before a Set-Cookie the guard made (a reissue, ``login`` given the request),
+  the guard is told the request's scheme and host (``TicketGuard.note_transport``), so that it
+  warns once when its ``Secure`` cookie would go out over plain HTTP.
 * **OpenAPI.** One ``apiKey`` scheme in the cookie (default name ``TicketCookie``); every
   operation using a dependency lists it, with the tokens it requires as the requirement's roles
   (OpenAPI 3.1), e.g. ``[{"TicketCookie": ["admin"]}]``. ``Security(auth.require_identity,
@@ -220,6 +224,8 @@ class TicketAuth:
             user_data: Its user data.
             request: The request; needed when the guard binds tickets to the client address
                 (``bind_ip=True``), whose address (or a trusted proxy's forwarded one) it gives.
+                With it, the guard also warns (once) if its ``Secure`` cookie is set over plain
+                HTTP (``TicketGuard.note_transport``).
 
         Returns:
             ``response``, for ``return auth.login(RedirectResponse("/"), "alice")``.
@@ -239,9 +245,10 @@ class TicketAuth:
             peer = request.client.host if request.client is not None else None
             if guard.trusted_proxies:
                 forwarded = ",".join(request.headers.getlist(guard.forwarded_header)) or None
-        _set_own_cookie(
-            response, guard, guard.remember(user_id, tokens, user_data, peer=peer, forwarded=forwarded)
-        )
+        set_cookie = guard.remember(user_id, tokens, user_data, peer=peer, forwarded=forwarded)
+        if request is not None:
+            _note_transport(guard, request)
+        _set_own_cookie(response, guard, set_cookie)
         return response
 
     def logout(self, response: ResponseT) -> ResponseT:
@@ -271,12 +278,17 @@ class TicketAuth:
         if own is not None and own[0] is guard:
             result: CheckResult = own[1]
             return result
+        if scope["type"] == "websocket" and not guard.origin_allowed(
+            connection.headers.get("origin"), connection.headers.get("host")
+        ):
+            raise WebSocketException(code=_POLICY_VIOLATION)  # cross-site websocket hijacking
         result = check_scope(guard, scope)
         scope[_OWN_KEY] = (guard, result)
         if GUARD_KEY not in scope:  # never hide a middleware's own decision
             scope[SCOPE_KEY] = result
             scope[GUARD_KEY] = guard
         if result.set_cookie is not None and scope["type"] == "http":
+            _note_transport(guard, connection)
             response.headers.append("set-cookie", result.set_cookie)
         return result
 
@@ -306,6 +318,11 @@ class TicketAuth:
         if status == 401:
             raise HTTPException(401, "Not authenticated", headers=_UNAUTHORIZED)
         raise HTTPException(status, "Forbidden" if status == 403 else None, headers=_NO_STORE)
+
+
+def _note_transport(guard: TicketGuard, connection: HTTPConnection) -> None:
+    """Let the guard warn (once) that its Secure cookie is about to go out over plain HTTP."""
+    guard.note_transport(connection.scope.get("scheme") or "http", connection.headers.get("host"))
 
 
 def _set_own_cookie(response: Response, guard: TicketGuard, set_cookie: str) -> None:
