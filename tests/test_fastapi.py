@@ -278,6 +278,19 @@ def test_login_binds_the_client_address(server, middleware, core, kind):
     assert raw_get(server.port, "/me", [("Cookie", f"auth_tkt={ticket}")])[:3:2] == (200, "pat|ok||")
 
 
+def test_login_behind_a_trusted_proxy(server, middleware, core, kind):
+    """login binds the ticket to the client a trusted proxy forwards (the rightmost untrusted
+    hop), as the guard reads it; without the header the client is the peer."""
+    middleware.guard = make_guard(core, kind, protect=None, bind_ip=True, trusted_proxies=["127.0.0.0/8"])
+    forwarded = ("X-Forwarded-For", "198.51.100.1, 203.0.113.9")
+    _, headers, _ = raw_get(server.port, "/login?user=pat", [forwarded])
+    ticket = cookie_value(headers.get_all("set-cookie")[0])
+    assert make_factory(core, kind).validate(ticket, client_ip="203.0.113.9").user_id == "pat"
+    cookie = ("Cookie", f"auth_tkt={ticket}")
+    assert raw_get(server.port, "/me", [cookie, forwarded])[:3:2] == (200, "pat|ok||")
+    assert raw_get(server.port, "/me", [cookie])[0] == 401
+
+
 def test_websocket_handshake(server, middleware, core, kind):
     """A websocket route's dependency refuses the handshake (close 1008 before accept: the
     server answers 403) without a ticket or without the token, and accepts it with one."""
