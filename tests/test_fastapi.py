@@ -637,3 +637,25 @@ def test_secure_cookie_over_plain_http_warns_once(stack, core):
     clock.advance(REISSUE_AFTER + 5)
     with client_for(stack) as client, pytest.warns(InsecureCookieWarning):
         assert len(set_cookies(client.get("/me", headers={"Cookie": cookie}))) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_guard_path_rules_under_a_root_path(core, mode):
+    """FastAPI(root_path=...): the guard's protect prefixes match the path the router routes
+    on, whether the dependencies or the middleware ask the guard."""
+    guard = make_guard(core, "ticket", protect={"/admin/": ("admin",)})
+    auth = TicketAuth(guard)
+    app = FastAPI(root_path="/api")
+
+    @app.get("/admin/x")
+    async def admin_x(ident: Annotated[Identity | None, Depends(auth.current_identity)]) -> str:
+        return ident.user_id
+
+    asgi = TicketAuthMiddleware(app, guard) if mode == "middleware" else app
+    plain = {"Cookie": guard.remember("bob").split(";")[0]}
+    admin = {"Cookie": guard.remember("ann", ("admin",)).split(";")[0]}
+    with TestClient(asgi) as client:
+        for path in ("/admin/x", "/api/admin/x", "/api/./admin/x"):
+            assert client.get(path).status_code == 401, path
+            assert client.get(path, headers=plain).status_code == 403, path
+            assert client.get(path, headers=admin).json() == "ann", path
