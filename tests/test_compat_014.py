@@ -30,6 +30,7 @@ from _helpers import (
     user_data_values,
     valid_until_values,
 )
+from ticket_auth.exception import _describe_ticket
 
 user_ids = st.one_of(unicode_text, st.binary(max_size=24), field_values)
 
@@ -272,8 +273,9 @@ def test_cross_core_tickets(both_cores, secret, hashalg, args):
             assert results[0][:3] == (
                 "raise",
                 ticket_auth.TicketParseError,
-                f"Ticket error: {divergence}  ({ticket})",
+                f"Ticket error: {divergence}  ({_describe_ticket(ticket)})",
             )
+            assert results[0][3] == ticket  # the whole ticket stays in .ticket, never in str()
         elif now < until:
             assert results[0][0] == "ok"
         else:

@@ -9,7 +9,7 @@ import pickle
 import pytest
 
 from _cases import BOUNDARY_CASES, PARSE_CASES, SECRET, T, fake_digest, flip_hex
-from ticket_auth import TicketDigestError
+from ticket_auth import TicketDigestError, TicketError
 
 # --- constant-time comparison -----------------------------------------------------------------
 
@@ -147,3 +147,46 @@ def test_bad_secret_value_not_echoed(core, secret):
         core.TicketFactory(secret)
     for text in _texts_of(err.value):
         assert str(secret) not in text and repr(secret) not in text
+
+
+# --- nor the ticket: nothing in a log could be replayed ---------------------------------------
+
+
+def _ticket_errors(core):
+    """(ticket, error) for every kind of TicketError, from both formats: parse, digest, expiry."""
+    ticket_factory = core.TicketFactory(SECRET, "sha256")
+    authtkt = core.AuthTktFactory(SECRET, "sha256", timeout=60)
+    good = ticket_factory.new("alice", ["t"], "d", valid_until=100)
+    cookie = authtkt.new("alice", ("t",), "d", timestamp=100)
+    raw = authtkt.new("alice", ("t",), "d", timestamp=100, raw=True)
+    calls = [
+        (ticket_factory.validate, good, None, 100),  # expired
+        (ticket_factory.validate, flip_hex(good[0]) + good[1:], None, 0),  # digest
+        (ticket_factory.validate, good, "9.9.9.9", 0),  # digest (another address)
+        (ticket_factory.validate, good[:70] + "\x00" + good[71:], None, 0),  # parse
+        (authtkt.validate, cookie, None, 10**6),  # expired
+        (authtkt.validate, raw, None, 10**6),
+        (authtkt.validate, flip_hex(raw[0]) + raw[1:], None, 100),  # digest
+        (authtkt.validate, cookie + "*junk", None, 100),  # parse
+        (authtkt.validate, raw + "\x00", None, 100),  # parse
+    ]
+    for validate, ticket, client_ip, now in calls:
+        with pytest.raises(TicketError) as err:
+            validate(ticket, client_ip=client_ip, now=now)
+        yield ticket, err.value
+
+
+def test_no_ticket_in_error_texts(core):
+    kinds = set()
+    for ticket, error in _ticket_errors(core):
+        kinds.add(type(error).__name__)
+        assert error.ticket == ticket  # kept for the program, as in 0.1.4
+        for text in (str(error), repr(error)):
+            assert ticket not in text
+            assert ticket[8:24] not in text  # no part beyond a short prefix either
+            assert f"<ticket of {len(ticket)} characters starting {ticket[:4]!r}>" in text
+        assert (
+            str(error)
+            == f"Ticket error: {error.msg}  (<ticket of {len(ticket)} characters starting {ticket[:4]!r}>)"
+        )
+    assert kinds == {"TicketParseError", "TicketDigestError", "TicketExpired"}

@@ -184,10 +184,6 @@ def _stored_guard(store: Mapping[Any, Any], key: object, missing: str) -> Ticket
     return guard
 
 
-def _is_authtkt(factory: object) -> bool:
-    return type(factory).__name__ == "AuthTktFactory"
-
-
 def parse_cookie_header(header: str, name: str) -> list[str]:
     """Every raw value of the cookie ``name`` in a ``Cookie`` header, in order.
 
@@ -436,6 +432,219 @@ def _check_allowed_origins(
     return frozenset(origins)
 
 
+# -- checking the configuration -----------------------------------------------------------------
+
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_DOMAIN = re.compile(
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+)
+_COOKIE_PATH_FORBIDDEN = re.compile(r"[\x00-\x20\x7f;,]")
+_ABSOLUTE_URL = re.compile(r"(https?)://([^/?#]*)(.*)", re.IGNORECASE | re.DOTALL)
+
+
+@functools.cache
+def _factory_types() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """(the TicketFactory classes, the AuthTktFactory classes) of every core installed."""
+    from .. import _ticketcore_py
+
+    tickets: list[type] = [_ticketcore_py.TicketFactory]
+    authtkts: list[type] = [_ticketcore_py.AuthTktFactory]
+    try:
+        from .. import _ticketcore
+    except ImportError:  # the compiled core is not built: only the pure one exists
+        pass
+    else:
+        tickets.append(_ticketcore.TicketFactory)
+        authtkts.append(_ticketcore.AuthTktFactory)
+    return tuple(tickets), tuple(authtkts)
+
+
+def _factory_kind(factory: object) -> bool:
+    """True for an AuthTktFactory, False for a TicketFactory (of either core); TypeError else."""
+    tickets, authtkts = _factory_types()
+    if isinstance(factory, authtkts):
+        return True
+    if isinstance(factory, tickets):
+        return False
+    hint = (
+        "pass TicketFactory(secret) (from ticket_auth) or AuthTktFactory(secret, digest) "
+        "(from ticket_auth.mod_auth_tkt)"
+    )
+    if isinstance(factory, (bytes, bytearray, str)):
+        raise TypeError(f"TicketGuard takes a factory, not the secret itself: {hint}")
+    raise TypeError(
+        f"factory must be a TicketFactory or an AuthTktFactory, not {type(factory).__name__}: {hint}"
+    )
+
+
+def _int_option(name: str, value: object, minimum: int) -> int:
+    """``value`` when it is an int (not a bool) >= ``minimum``; TypeError/ValueError else."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int (seconds or characters), not {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, not {value}")
+    return int(value)
+
+
+def _bool_option(name: str, value: object) -> bool:
+    if type(value) is not bool:
+        raise TypeError(f"{name} must be True or False, not {value!r}")
+    return value
+
+
+def _is_token(value: object) -> bool:
+    return isinstance(value, str) and bool(value) and set(value) <= _TOKEN_CHARS
+
+
+def _check_protect(protect: object) -> list[tuple[str, tuple[str, ...]]]:
+    """``protect`` as (prefix without a trailing slash, tokens) pairs, longest prefix first."""
+    if protect is None:
+        return []
+    if not isinstance(protect, Mapping):
+        raise TypeError('protect must be a mapping of path prefix to tokens, e.g. {"/admin/": ("admin",)}')
+    rules: dict[str, tuple[str, ...]] = {}
+    for prefix, tokens in protect.items():
+        if not isinstance(prefix, str):
+            raise TypeError(f"protect keys must be str paths such as '/admin/', not {type(prefix).__name__}")
+        if not prefix.startswith("/") or _CONTROLS.search(prefix) or "?" in prefix or "#" in prefix:
+            raise ValueError(
+                f"protect key {prefix!r} must be a path starting with '/', without '?', '#' or control "
+                "characters (a prefix such as '/admin/')"
+            )
+        if isinstance(tokens, (str, bytes, bytearray)) or not isinstance(tokens, Iterable):
+            raise TypeError(
+                f"protect[{prefix!r}] must be an iterable of str tokens such as ('admin',) or (), "
+                f"not {type(tokens).__name__}"
+            )
+        tokens = tuple(tokens)
+        for token in tokens:
+            if not isinstance(token, str):
+                raise TypeError(f"protect[{prefix!r}]: tokens must be str, not {type(token).__name__}")
+            if not token or "," in token or "!" in token:
+                raise ValueError(
+                    f"protect[{prefix!r}]: token {token!r} could never match a ticket's token "
+                    "(pass non-empty tokens without ',' or '!')"
+                )
+        key = prefix.rstrip("/") or "/"
+        if key in rules and rules[key] != tokens:
+            raise ValueError(f"protect names the path {key!r} twice (with and without '/') with other tokens")
+        rules[key] = tokens
+    return sorted(rules.items(), key=lambda item: len(item[0]), reverse=True)
+
+
+def _check_login_url(login_url: object) -> str | None:
+    if login_url is None:
+        return None
+    if not isinstance(login_url, str):
+        raise TypeError(f"login_url must be a str, not {type(login_url).__name__}")
+    problem = None
+    if not login_url.isascii() or _CONTROLS.search(login_url) or " " in login_url or "\\" in login_url:
+        problem = "has a control character, a space, a backslash or a non-ASCII character (percent-encode it)"
+    elif login_url.startswith("/"):
+        if login_url.startswith("//"):
+            problem = "starts with '//' (browsers read it as another host)"
+    else:
+        match = _ABSOLUTE_URL.fullmatch(login_url)
+        if match is None:
+            problem = "is neither a path starting with '/' nor an http:// or https:// URL"
+        elif _split_host(match.group(2)) is None or not match.group(2):
+            problem = "has no host"
+    if problem:
+        raise ValueError(
+            f"login_url {problem}: pass a path such as '/login' or an absolute URL such as "
+            "'https://login.example.com/login'"
+        )
+    return login_url
+
+
+def _check_public_origin(public_origin: object) -> str | None:
+    if public_origin is None:
+        return None
+    if not isinstance(public_origin, str):
+        raise TypeError(f"public_origin must be a str, not {type(public_origin).__name__}")
+    if _parse_origin(public_origin.rstrip("/")) is None:
+        raise ValueError(
+            "public_origin must be an absolute http:// or https:// origin without a path, "
+            "such as 'https://app.example.com'"
+        )
+    return public_origin.rstrip("/")
+
+
+def _check_samesite(samesite: object, secure: bool) -> str | None:
+    if samesite is None:
+        return None
+    normal = (
+        {"lax": "Lax", "strict": "Strict", "none": "None"}.get(samesite.lower())
+        if isinstance(samesite, str)
+        else None
+    )
+    if normal is None:
+        raise ValueError(f"samesite must be 'Lax', 'Strict', 'None' or None (to omit it), not {samesite!r}")
+    if normal == "None" and not secure:
+        raise ValueError("samesite='None' needs secure=True (browsers refuse it otherwise)")
+    return normal
+
+
+def _check_domain(domain: object) -> str | None:
+    if domain is None:
+        return None
+    if not isinstance(domain, str):
+        raise TypeError(f"domain must be a str, not {type(domain).__name__}")
+    if not domain.isascii():
+        try:
+            suggestion = f" such as {domain.encode('idna').decode('ascii')!r}"
+        except UnicodeError:
+            suggestion = ""
+        raise ValueError(f"domain must be ASCII: pass its IDNA (punycode) form{suggestion}")
+    name = domain[1:] if domain.startswith(".") else domain
+    if not _DOMAIN.fullmatch(name):
+        raise ValueError(
+            f"domain {domain!r} is not a host name: pass letters, digits, '-' and '.' only, "
+            "such as 'example.com'"
+        )
+    return name
+
+
+def _check_cookie_path(path: object) -> str:
+    if not isinstance(path, str):
+        raise TypeError(f"path must be a str, not {type(path).__name__}")
+    if not path.startswith("/") or _COOKIE_PATH_FORBIDDEN.search(path) or not path.isascii():
+        raise ValueError(
+            "path must start with '/' and contain no space, ';', ',', control or non-ASCII character"
+        )
+    return path
+
+
+def _check_cookie_name(cookie_name: object, secure: bool, domain: str | None, path: str) -> str:
+    if not isinstance(cookie_name, str):
+        raise TypeError(f"cookie_name must be a str, not {type(cookie_name).__name__}")
+    if not _is_token(cookie_name):
+        raise ValueError("cookie_name must be a non-empty HTTP token (letters, digits and !#$%&'*+-.^_`|~)")
+    lowered = cookie_name.lower()
+    if lowered.startswith("__host-") and (not secure or domain is not None or path != "/"):
+        raise ValueError("a cookie_name starting with __Host- needs secure=True, no domain and path='/'")
+    if lowered.startswith("__secure-") and not secure:
+        raise ValueError("a cookie_name starting with __Secure- needs secure=True")
+    return cookie_name
+
+
+def _check_trusted_proxies(trusted_proxies: object) -> tuple[IPNetwork, ...]:
+    if isinstance(trusted_proxies, (str, bytes, bytearray)) or not isinstance(trusted_proxies, Iterable):
+        raise TypeError("trusted_proxies must be a list of addresses or networks, e.g. ['10.0.0.0/8']")
+    networks = []
+    for entry in trusted_proxies:
+        if not isinstance(entry, str):
+            raise TypeError(f"trusted_proxies entries must be str, not {type(entry).__name__}")
+        try:
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            raise ValueError(
+                f"trusted_proxies entry {entry!r} is not an address or network (pass '10.0.0.1' or '10.0.0.0/8')"
+            ) from None
+    return tuple(networks)
+
+
 # What a request without a cookie gets where no path is protected (a NamedTuple: immutable).
 _ANONYMOUS = CheckResult(None, NO_COOKIE)
 
@@ -482,6 +691,7 @@ class TicketGuard:
         "_transport_warned",
         "back_arg",
         "bind_ip",
+        "clock_skew",
         "cookie_name",
         "forwarded_header",
         "lifetime",
@@ -511,56 +721,54 @@ class TicketGuard:
         public_origin: str | None = None,
         secure: bool = True,
         httponly: bool = True,
-        samesite: Literal["Lax", "Strict", "None"] | None = "Lax",
+        samesite: str | None = "Lax",
         path: str = "/",
         domain: str | None = None,
         max_age: int | None = None,
         max_cookie_length: int = 4096,
         max_cookie_header: int = 16384,
+        clock_skew: int = 60,
         allowed_origins: str | Iterable[str] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if not cookie_name or not set(cookie_name) <= _TOKEN_CHARS:
-            raise ValueError("cookie_name must be a non-empty HTTP token")
-        if lifetime <= 0:
-            raise ValueError("lifetime must be a positive number of seconds")
-        if reissue_after == "half":
-            reissue_after = lifetime // 2
-        if reissue_after is not None and reissue_after < 0:
-            raise ValueError("reissue_after must be None or a number of seconds >= 0")
-        if samesite == "None" and not secure:
-            raise ValueError("SameSite=None needs Secure (browsers refuse it otherwise)")
-        if samesite not in (None, "Lax", "Strict", "None"):
-            raise ValueError("samesite must be 'Lax', 'Strict', 'None' or None")
-        for label, value in (("path", path), ("domain", domain or "")):
-            if any(c in value for c in ";,\r\n\x00") or not value.isprintable():
-                raise ValueError(f"the cookie {label} contains a character a Set-Cookie cannot carry")
-        if public_origin is not None and (not public_origin.startswith(("http://", "https://"))):
-            raise ValueError("public_origin must be an absolute http:// or https:// origin")
         self.factory = factory
-        self.cookie_name = cookie_name
-        self.lifetime = int(lifetime)
+        self.lifetime = _int_option("lifetime", lifetime, 1)
+        if reissue_after == "half":
+            reissue_after = self.lifetime // 2
+        elif reissue_after is not None:
+            reissue_after = _int_option("reissue_after (None, 'half' or seconds)", reissue_after, 0)
         self.reissue_after = reissue_after
-        self.reissue_on_fallback = reissue_on_fallback
-        self.bind_ip = bind_ip
-        self.trusted_proxies = tuple(ipaddress.ip_network(net, strict=False) for net in trusted_proxies)
+        self.reissue_on_fallback = _bool_option("reissue_on_fallback", reissue_on_fallback)
+        self.bind_ip = _bool_option("bind_ip", bind_ip)
+        self.trusted_proxies = _check_trusted_proxies(trusted_proxies)
+        if not _is_token(forwarded_header):
+            raise (ValueError if isinstance(forwarded_header, str) else TypeError)(
+                "forwarded_header must be a header name (an HTTP token) such as 'X-Forwarded-For'"
+            )
         self.forwarded_header = forwarded_header
-        self._protect = sorted(
-            ((prefix, tuple(tokens)) for prefix, tokens in (protect or {}).items()),
-            key=lambda item: len(item[0]),
-            reverse=True,
-        )
-        self.login_url = login_url
+        self._protect = _check_protect(protect)
+        self.login_url = _check_login_url(login_url)
+        if not isinstance(back_arg, str) or not back_arg or not set(back_arg) <= _UNRESERVED:
+            raise ValueError("back_arg must be a non-empty query argument name of letters, digits and -._~")
         self.back_arg = back_arg
-        self.public_origin = public_origin.rstrip("/") if public_origin else None
-        self.max_cookie_length = max_cookie_length
-        if type(max_cookie_header) is not int or max_cookie_header <= 0:
-            raise TypeError(f"max_cookie_header must be an int > 0 (characters), not {max_cookie_header!r}")
-        self.max_cookie_header = max_cookie_header
+        self.public_origin = _check_public_origin(public_origin)
+        secure = _bool_option("secure", secure)
+        httponly = _bool_option("httponly", httponly)
+        samesite = _check_samesite(samesite, secure)
+        path = _check_cookie_path(path)
+        domain = _check_domain(domain)
+        self.cookie_name = _check_cookie_name(cookie_name, secure, domain, path)
+        if max_age is not None:
+            max_age = _int_option("max_age", max_age, 0)
+        self.max_cookie_length = _int_option("max_cookie_length", max_cookie_length, 1)
+        self.max_cookie_header = _int_option("max_cookie_header", max_cookie_header, 1)
+        self.clock_skew = _int_option("clock_skew", clock_skew, 0)
         self._origins = _check_allowed_origins(allowed_origins)
-        self._secure = bool(secure)
-        self._transport_warned = False
+        if not callable(clock):
+            raise TypeError("clock must be a callable returning the time in seconds, such as time.time")
         self._clock = clock
+        self._secure = secure
+        self._transport_warned = False
         attributes = [f"Path={path}"]
         if domain:
             attributes.append(f"Domain={domain}")
@@ -571,7 +779,7 @@ class TicketGuard:
             tail.append("HttpOnly")
         if samesite:
             tail.append(f"SameSite={samesite}")
-        max_age_part = [f"Max-Age={int(max_age)}"] if max_age is not None else []
+        max_age_part = [f"Max-Age={max_age}"] if max_age is not None else []
         self._attributes = "; ".join(["", *attributes, *max_age_part, *tail])
         self._expire_attributes = "; ".join(["", *attributes, "Max-Age=0", f"Expires={_EXPIRED_DATE}", *tail])
 
@@ -582,8 +790,8 @@ class TicketGuard:
 
     @factory.setter
     def factory(self, factory: Factory) -> None:
+        self._authtkt = _factory_kind(factory)
         self._factory = factory
-        self._authtkt = _is_authtkt(factory)
 
     def __repr__(self) -> str:
         kind = "AuthTktFactory" if self._authtkt else "TicketFactory"
@@ -610,23 +818,54 @@ class TicketGuard:
         return bool(self._protect)
 
     def required_tokens(self, path: str) -> tuple[str, ...] | None:
-        """The tokens ``path`` requires, or None when it is not protected."""
+        """The tokens ``path`` requires, or None when it is not protected.
+
+        A prefix covers itself with or without its trailing slash and the paths below it, whole
+        segments only: ``"/admin/"`` (or ``"/admin"``) covers ``/admin``, ``/admin/`` and
+        ``/admin/x``, not ``/administrator``. The longest matching prefix applies.
+
+        Args:
+            path: the request's decoded path.
+
+        Returns:
+            The tokens required there (all of them; ``()``: any valid ticket), or None.
+        """
         for prefix, tokens in self._protect:
-            if path == prefix or (
-                path.startswith(prefix) and (prefix.endswith("/") or path[len(prefix)] == "/")
+            if path.startswith(prefix) and (
+                len(path) == len(prefix) or path[len(prefix)] == "/" or prefix == "/"
             ):
                 return tokens
         return None
 
-    def _deny(self, status: int, target: str | None) -> tuple[int, str | None]:
+    def _deny(self, target: str | None) -> tuple[int, str | None]:
+        """The refusal of an anonymous request on a protected path: 401, or 303 to login_url."""
         if self.login_url is None:
-            return status, None
+            return 401, None
         location = self.login_url
         if target is not None:
-            # One leading slash: "//host/..." would read as another site's URL.
-            back = (self.public_origin or "") + "/" + target.lstrip("/")
-            location += ("&" if "?" in location else "?") + f"{self.back_arg}={quote(back, safe='')}"
+            location += ("&" if "?" in location else "?") + f"{self.back_arg}={self._back(target)}"
         return 303, location
+
+    def _back(self, target: str) -> str:
+        """The back link for ``target``, percent-encoded as a query value; never raises.
+
+        Backslashes count as slashes (browsers read ``/\\host`` as ``//host``) and the path gets
+        exactly one leading slash, so the link never names another host. ``target`` follows the
+        Cookie header's convention (a character per byte); characters above U+00FF (text, or
+        surrogate escapes of bytes) are encoded as UTF-8, surrogate escapes as their bytes.
+        """
+        path, question, query = target.partition("?")
+        path = "/" + path.replace("\\", "/").lstrip("/") + question + query
+        try:
+            raw = path.encode("latin-1")
+        except UnicodeEncodeError:
+            try:
+                raw = path.encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError:
+                raw = path.encode("utf-8", "surrogatepass")
+        if self.public_origin:
+            raw = self.public_origin.encode("ascii") + raw
+        return quote(raw, safe="")
 
     # -- websocket origins and the transport ----------------------------------------------
 
@@ -763,11 +1002,12 @@ class TicketGuard:
         if required is None:
             return _new_tuple(CheckResult, (identity, reason, set_cookie, 0, None))
         if identity is None:
-            status, location = self._deny(401, target)
+            status, location = self._deny(target)
             return CheckResult(None, reason, None, status, location)
         if not set(required) <= set(identity.tokens):
-            status, location = self._deny(403, target)
-            return CheckResult(identity, MISSING_TOKEN, set_cookie, status, location)
+            # Logged in but not allowed: 403 even with login_url (logging in again would not help,
+            # and a login page that sends the user back would loop).
+            return CheckResult(identity, MISSING_TOKEN, set_cookie, 403, None)
         return CheckResult(identity, reason, set_cookie)
 
     def _identify(
