@@ -35,11 +35,23 @@ def _answer(view, ident):
 # -- ASGI: Starlette and FastAPI -----------------------------------------------------------
 
 
+async def ok_asgi(scope, receive, send):
+    """An ASGI app that answers 200 "ok"."""
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def ok_wsgi(environ, start_response):
+    """A WSGI app that answers 200 "ok"."""
+    start_response("200 OK", [("Content-Length", "2")])
+    return [b"ok"]
+
+
 def starlette_routes():
     from starlette.responses import PlainTextResponse
-    from starlette.routing import Route
+    from starlette.routing import Route, WebSocketRoute
 
-    from ticket_auth.guard.asgi import identity
+    from ticket_auth.guard.asgi import identity, remember
 
     def make(view):
         def endpoint(request):
@@ -47,7 +59,20 @@ def starlette_routes():
 
         return endpoint
 
+    def login(request):
+        response = PlainTextResponse("logged in")
+        response.headers.append("set-cookie", remember(request.scope, request.query_params["user"]))
+        return response
+
+    async def ws_endpoint(websocket):
+        await websocket.accept()
+        ident = identity(websocket.scope)
+        await websocket.send_text(ident.user_id if ident else "-")
+        await websocket.close()
+
     return [
+        Route("/login", login),
+        WebSocketRoute("/ws/", ws_endpoint),
         Route("/open", make("open")),
         Route("/__ready__", make("open")),
         Route("/protected/", make("protected")),
@@ -104,7 +129,8 @@ def mount_starlette_mount(guard, prefix="/sub"):
     from starlette.applications import Starlette
     from starlette.routing import Mount
 
-    return Starlette(routes=[*starlette_routes()[1:2], Mount(prefix, app=guarded_starlette(guard))])
+    ready = [route for route in starlette_routes() if getattr(route, "path", "") == "/__ready__"]
+    return Starlette(routes=[*ready, Mount(prefix, app=guarded_starlette(guard))])
 
 
 # -- WSGI: Flask ------------------------------------------------------------------------------
@@ -173,7 +199,7 @@ def gunicorn_app(environ, start_response):
 def aiohttp_routes(app):
     from aiohttp import web
 
-    from ticket_auth.guard.aiohttp import identity
+    from ticket_auth.guard.aiohttp import identity, remember
 
     def make(view):
         async def handler(request):
@@ -181,6 +207,21 @@ def aiohttp_routes(app):
 
         return handler
 
+    async def login(request):
+        response = web.Response(text="logged in")
+        remember(request, response, request.query["user"])
+        return response
+
+    async def ws_handler(request):
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        ident = identity(request)
+        await ws.send_str(ident.user_id if ident else "-")
+        await ws.close()
+        return ws
+
+    app.router.add_get("/login", login)
+    app.router.add_get("/ws/", ws_handler)
     app.router.add_get("/open", make("open"))
     app.router.add_get("/__ready__", make("open"))
     for view in ("protected", "admin"):
