@@ -32,8 +32,9 @@ required". The decisions it makes, in the order a request meets them:
 * **The guard's own refusals** (its ``protect`` paths) apply too, with its status and redirect.
 * **Refusals.** No identity: 401 with ``WWW-Authenticate: APIKey`` (what FastAPI's
   ``APIKeyCookie`` sends; a cookie has no HTTP authentication scheme of its own); an identity
-  without a required token: 403. With the guard's ``login_url``, both are the guard's 303
-  redirect to it instead. Every refusal has ``Cache-Control: no-store`` and a detail that names
+  without a required token: 403. With the guard's ``login_url``, the 401 is the guard's 303
+  redirect to it instead (a missing token stays 403, as in the guard: logging in again would
+  not help). Every refusal has ``Cache-Control: no-store`` and a detail that names
   no ticket or reason. A websocket handshake is refused with close code 1008 (the server
   answers the handshake with 403); without the middleware, a handshake whose ``Origin`` the
   guard does not allow (``TicketGuard.origin_allowed``) is refused the same way.
@@ -170,8 +171,8 @@ class TicketAuth:
     def require_tokens(self, *tokens: str) -> Callable[..., Coroutine[Any, Any, Identity]]:
         """A dependency requiring an identity whose ticket carries all of ``tokens``.
 
-        No identity: 401; an identity without one of the tokens: 403 (with the guard's
-        ``login_url``: its 303 redirect for both). The OpenAPI document lists the tokens as
+        No identity: 401 (with the guard's ``login_url``: its 303 redirect); an identity
+        without one of the tokens: 403. The OpenAPI document lists the tokens as
         the security requirement's roles.
 
         Args:
@@ -311,8 +312,8 @@ class TicketAuth:
     def _refuse(self, scope: Any, status: int, location: str | None = None) -> NoReturn:
         if scope["type"] == "websocket":
             raise WebSocketException(code=_POLICY_VIOLATION)
-        if location is None and status != 303 and self._guard.login_url is not None:
-            status, location = self._guard._deny(status, _target(scope))
+        if status == 401 and location is None and self._guard.login_url is not None:
+            status, location = self._guard._deny(_target(scope))  # the guard's 303 and back link
         if location is not None:
             raise HTTPException(status, headers={"Location": location, **_NO_STORE})
         if status == 401:
