@@ -9,8 +9,10 @@ middleware again for each new client). The real servers are in test_django_serve
 """
 
 import asyncio
+import re
 import time
 from http.cookies import Morsel
+from pathlib import Path
 
 import pytest
 
@@ -510,3 +512,21 @@ def test_reprs_carry_no_ticket(django_project):
     with override_settings(TICKET_AUTH={**config, "SECRET": SECRET_TEXT}):
         middleware = TicketAuthMiddleware(lambda request: None)
     assert SECRET_TEXT not in repr(middleware) and "TicketFactory" in repr(middleware)
+
+
+def test_guide_examples_run_in_order(capsys):
+    """docs/guides/django.md: its ```python blocks run as written, top to bottom, in one
+    namespace, and print what the page says they print."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "guides" / "django.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```python\n(.*?)^```$", text, re.M | re.S)
+    assert len(blocks) >= 2
+    namespace = {"__name__": "guide_example"}
+    for block in blocks:
+        exec(compile(block, "docs/guides/django.md", "exec"), namespace)  # noqa: S102 - the guide's own examples
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [
+        line.split("# ", 1)[1]
+        for block in blocks
+        for line in block.splitlines()
+        if line.lstrip().startswith("print(")
+    ]
