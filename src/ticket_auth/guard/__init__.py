@@ -53,6 +53,7 @@ import functools
 import ipaddress
 import re
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
 from urllib.parse import quote
@@ -69,6 +70,7 @@ __all__ = [
     "REASONS",
     "CheckResult",
     "Identity",
+    "InsecureCookieWarning",
     "TicketGuard",
     "client_address",
     "parse_cookie_header",
@@ -88,6 +90,7 @@ BAD_DIGEST = "invalid digest (forged, another secret or another client address)"
 EXPIRED = "expired"
 BAD_CLIENT_ADDRESS = "client address unusable"
 MISSING_TOKEN = "missing required token"  # noqa: S105 - a reason, not a password
+ORIGIN_REFUSED = "websocket origin not allowed"
 REASONS = (
     OK,
     NO_COOKIE,
@@ -99,6 +102,7 @@ REASONS = (
     EXPIRED,
     BAD_CLIENT_ADDRESS,
     MISSING_TOKEN,
+    ORIGIN_REFUSED,
 )
 
 # RFC 6265 cookie-octet: what a bare cookie value may contain.
@@ -108,6 +112,15 @@ _COOKIE_OCTETS = frozenset(
 _ESCAPE = re.compile(r'\\([0-7]{3}|["\\])')
 _TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _EXPIRED_DATE = "Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+class InsecureCookieWarning(UserWarning):
+    """A ``Secure`` ticket cookie is about to be sent over plain HTTP to a host that is not local.
+
+    The browser stores such a cookie but never sends it back over ``http://``, so every login
+    seems to work and every next request is anonymous. Issued at most once per ``TicketGuard``
+    (see ``TicketGuard.note_transport``).
+    """
 
 
 class Identity(NamedTuple):
@@ -341,6 +354,88 @@ def _trusted(address: IPAddress, networks: tuple[IPNetwork, ...]) -> bool:
     return any(address.version == net.version and address in net for net in networks)
 
 
+# -- websocket origins and the transport ------------------------------------------------------
+
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+_HOST_PORT = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::([0-9]{1,5}))?")
+_ORIGIN = re.compile(r"(https?)://(.+)", re.IGNORECASE)
+
+
+def _split_host(text: str) -> tuple[str, int | None] | None:
+    """``host[:port]`` (a Host header, or an origin's authority) as (lowercase host without a
+    trailing dot, port or None); None when it is not that form. IPv6 addresses in brackets."""
+    match = _HOST_PORT.fullmatch(text)
+    if match is None:
+        return None
+    host, port = match.group(1).lower(), match.group(2)
+    if port is not None and not 0 < int(port) < 65536:
+        return None
+    return host.rstrip(".") if not host.startswith("[") else host, int(port) if port else None
+
+
+def _parse_origin(origin: str) -> tuple[str, str, int] | None:
+    """An ``Origin`` value as (scheme, host, port), the port made explicit; None unless it is
+    an ``http://`` or ``https://`` origin with a host and no path, query or user part."""
+    match = _ORIGIN.fullmatch(origin)
+    if match is None:
+        return None
+    scheme = match.group(1).lower()
+    authority = _split_host(match.group(2))
+    if authority is None or not authority[0]:
+        return None
+    host, port = authority
+    return scheme, host, _DEFAULT_PORTS[scheme] if port is None else port
+
+
+def _is_local_host(host: str | None) -> bool:
+    """True for a Host value naming this machine: localhost, ``*.localhost``, 127.0.0.0/8 or
+    ::1 (with or without a port; IPv6 in brackets), where browsers keep ``Secure`` cookies
+    over plain HTTP."""
+    if not host:
+        return False
+    host = host.strip()
+    if host.startswith("["):
+        name = host[1 : host.find("]")] if "]" in host else host[1:]
+    elif host.count(":") == 1:
+        name = host.partition(":")[0]
+    else:
+        name = host  # a name, or an IPv6 address without brackets (not a valid Host, but clear)
+    name = name.lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    address = _parse_ip(name)
+    return address is not None and address.is_loopback
+
+
+def _check_allowed_origins(
+    allowed_origins: str | Iterable[str] | None,
+) -> frozenset[tuple[str, str, int]] | None:
+    """``allowed_origins`` as the set of (scheme, host, port) it names; None for "*"."""
+    if isinstance(allowed_origins, str):
+        if allowed_origins == "*":
+            return None
+        raise TypeError(
+            "allowed_origins must be None (same origin only), '*' (no check) or a list of origins "
+            "such as ['https://app.example.com'], not a single str"
+        )
+    if isinstance(allowed_origins, (bytes, bytearray, memoryview)):
+        raise TypeError("allowed_origins must be a list of str origins such as ['https://app.example.com']")
+    origins = set()
+    for entry in allowed_origins or ():
+        if not isinstance(entry, str):
+            raise TypeError(f"allowed_origins entries must be str, not {type(entry).__name__}")
+        if entry == "*":
+            raise ValueError("to turn the origin check off pass allowed_origins='*' alone, not in a list")
+        parsed = _parse_origin(entry)
+        if parsed is None:
+            raise ValueError(
+                f"allowed_origins entry {entry!r} is not an origin: pass 'https://host' or "
+                "'https://host:port' (no path, no trailing slash)"
+            )
+        origins.add(parsed)
+    return frozenset(origins)
+
+
 # What a request without a cookie gets where no path is protected (a NamedTuple: immutable).
 _ANONYMOUS = CheckResult(None, NO_COOKIE)
 
@@ -368,6 +463,10 @@ class TicketGuard:
     * ``secure``, ``httponly``, ``samesite``, ``path``, ``domain``, ``max_age``: the cookie's
       attributes (defaults: Secure, HttpOnly, SameSite=Lax, Path=/, no Domain, no Max-Age).
     * ``max_cookie_length``: longer cookie values are refused unread (default 4096).
+    * ``max_cookie_header``: a longer ``Cookie`` header (all of them joined) is refused
+      unread (default 16384).
+    * ``allowed_origins``: for websocket handshakes (``origin_allowed``): None (same origin
+      only, the default), a list of origins, or ``"*"`` (no check).
     * ``clock``: the time source (``time.time``), for tests.
     """
 
@@ -377,13 +476,17 @@ class TicketGuard:
         "_clock",
         "_expire_attributes",
         "_factory",
+        "_origins",
         "_protect",
+        "_secure",
+        "_transport_warned",
         "back_arg",
         "bind_ip",
         "cookie_name",
         "forwarded_header",
         "lifetime",
         "login_url",
+        "max_cookie_header",
         "max_cookie_length",
         "public_origin",
         "reissue_after",
@@ -413,6 +516,8 @@ class TicketGuard:
         domain: str | None = None,
         max_age: int | None = None,
         max_cookie_length: int = 4096,
+        max_cookie_header: int = 16384,
+        allowed_origins: str | Iterable[str] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not cookie_name or not set(cookie_name) <= _TOKEN_CHARS:
@@ -449,6 +554,12 @@ class TicketGuard:
         self.back_arg = back_arg
         self.public_origin = public_origin.rstrip("/") if public_origin else None
         self.max_cookie_length = max_cookie_length
+        if type(max_cookie_header) is not int or max_cookie_header <= 0:
+            raise TypeError(f"max_cookie_header must be an int > 0 (characters), not {max_cookie_header!r}")
+        self.max_cookie_header = max_cookie_header
+        self._origins = _check_allowed_origins(allowed_origins)
+        self._secure = bool(secure)
+        self._transport_warned = False
         self._clock = clock
         attributes = [f"Path={path}"]
         if domain:
@@ -517,6 +628,85 @@ class TicketGuard:
             location += ("&" if "?" in location else "?") + f"{self.back_arg}={quote(back, safe='')}"
         return 303, location
 
+    # -- websocket origins and the transport ----------------------------------------------
+
+    def origin_allowed(self, origin: str | None, host: str | None) -> bool:
+        """Whether a websocket handshake with this ``Origin`` may go on (``allowed_origins``).
+
+        A browser always sends ``Origin`` on a websocket handshake, and a page of another site
+        cannot change it, so checking it stops cross-site websocket hijacking (a page elsewhere
+        opening a websocket that the browser sends the user's cookie with). A handshake without
+        ``Origin`` comes from a client that is not a browser, which has no victim's cookie to
+        send but its own: it is allowed.
+
+        * ``allowed_origins=None`` (the default): same origin only. The Origin's host and port
+          must equal the ``Host`` header's, compared case-insensitively; a missing port on
+          either side is the default port of the Origin's scheme (80 for ``http``, 443 for
+          ``https``). The schemes are not compared (the server cannot always tell its own).
+        * A list of origins: the Origin must be one of them (scheme, host and port; the same
+          default ports), whatever the Host header says.
+        * ``"*"``: every origin is allowed.
+
+        Args:
+            origin: the handshake's ``Origin`` header, or None when it has none.
+            host: the handshake's ``Host`` header (``host[:port]``), or None.
+
+        Returns:
+            True to go on; False to refuse the handshake (reason ``ORIGIN_REFUSED``, 403).
+        """
+        allowed = self._origins
+        if origin is None or allowed is None:
+            return True
+        try:
+            parsed = _parse_origin(origin.strip())
+            if parsed is None:
+                return False
+            if allowed:
+                return parsed in allowed
+            own = _split_host(host.strip()) if host else None
+            if own is None:
+                return False
+            scheme, origin_host, origin_port = parsed
+            own_host, own_port = own
+            return origin_host == own_host and origin_port == (
+                _DEFAULT_PORTS[scheme] if own_port is None else own_port
+            )
+        except Exception:  # noqa: BLE001 - whatever the client sent, a refusal rather than a 500
+            return False
+
+    def note_transport(self, scheme: str, host: str | None) -> None:
+        """Warn once if the guard's ``Secure`` cookie is about to go out over plain HTTP.
+
+        The adapters call this before sending a ``Set-Cookie`` the guard made (``remember``
+        and the reissue). When the cookie is ``Secure``, the scheme is ``http`` or ``ws`` and
+        the host is not this machine (localhost, ``*.localhost``, 127.0.0.0/8, ::1), it issues
+        an ``InsecureCookieWarning`` with ``warnings.warn``, once per guard: the browser would
+        keep the cookie but never send it back. Costs one flag test when the cookie is not
+        ``Secure`` or the warning was given.
+
+        Args:
+            scheme: the request's scheme as the server sees it (``"http"``, ``"https"``,
+                ``"ws"``, ``"wss"``).
+            host: the request's ``Host`` header, or None.
+        """
+        if self._transport_warned or not self._secure:
+            return
+        if scheme.lower() not in ("http", "ws") or _is_local_host(host):
+            return
+        self._transport_warned = True
+        warnings.warn(
+            InsecureCookieWarning(
+                f"the ticket cookie {self.cookie_name!r} is Secure but this request came over "
+                f"{scheme.lower()}:// to {host!r}: browsers never send a Secure cookie back over plain "
+                "HTTP, so every login will seem to be forgotten at once. Serve the site over HTTPS; "
+                "behind a TLS-terminating proxy make the server report the original scheme "
+                "(uvicorn --forwarded-allow-ips, gunicorn --forwarded-allow-ips, werkzeug "
+                "ProxyFix(x_proto=1), aiohttp-remotes, Django SECURE_PROXY_SSL_HEADER); or, for "
+                "local development only, pass secure=False to TicketGuard."
+            ),
+            stacklevel=2,
+        )
+
     # -- checking -------------------------------------------------------------------------
 
     def check(
@@ -531,10 +721,20 @@ class TicketGuard:
     ) -> CheckResult:
         """Check one request; never raises for anything the client sent.
 
-        ``cookie_header``: the request's ``Cookie`` header (several joined with ``"; "``);
-        ``path``: the decoded path (for ``protect``); ``target``: the percent-encoded path and
-        query, for the back link; ``peer``: the address of the connection's other end;
-        ``forwarded``: the value of ``forwarded_header`` (read only from trusted proxies).
+        Args:
+            cookie_header: the request's ``Cookie`` header (several joined with ``"; "``), as a
+                str in which each character is one byte of the header: the Latin-1 decoding of
+                the bytes, as PEP 3333 and ``bytes.decode("latin-1")`` give. A header longer
+                than ``max_cookie_header`` is refused unread (``OVERSIZED_COOKIE``); characters
+                above U+00FF (not a byte) make the cookie malformed, never an exception.
+            path: the decoded path (for ``protect``).
+            target: the percent-encoded path and query, for the back link.
+            peer: the address of the connection's other end.
+            forwarded: the value of ``forwarded_header`` (read only from trusted proxies).
+            now: the time to check against (default: the guard's clock).
+
+        Returns:
+            The decision, a ``CheckResult``.
         """
         return self._check(cookie_header, path, target, peer, forwarded, now)
 
@@ -549,9 +749,12 @@ class TicketGuard:
     ) -> CheckResult:
         """``check`` with positional arguments: what the adapters call for every request."""
         if cookie_header:
-            if now is None:
-                now = self._clock()
-            identity, reason, set_cookie = self._identify(cookie_header, peer, forwarded, now)
+            if len(cookie_header) > self.max_cookie_header:
+                identity, reason, set_cookie = None, OVERSIZED_COOKIE, None
+            else:
+                if now is None:
+                    now = self._clock()
+                identity, reason, set_cookie = self._identify(cookie_header, peer, forwarded, now)
         elif not self._protect:
             return _ANONYMOUS  # no cookie, nothing protected: the same (immutable) answer
         else:
