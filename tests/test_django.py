@@ -423,6 +423,7 @@ BAD_SETTINGS = [
     ({"SECRET": SECRET_TEXT, "PUBLIC_ORIGIN": "app.example.com"}, "PUBLIC_ORIGIN'] must start with"),
     ({"SECRET": SECRET_TEXT, "MAX_AGE": -5}, "MAX_AGE'] must be None or a number"),
     ({"SECRET": SECRET_TEXT, "MAX_COOKIE_LENGTH": 10}, "MAX_COOKIE_LENGTH'] must be a length >= 64"),
+    ({"SECRET": SECRET_TEXT, "MAX_COOKIE_HEADER": 0}, "MAX_COOKIE_HEADER'] must be a length >= 64"),
     ({"SECRET": SECRET_TEXT, "TOKEN_PERMISSIONS": ["auth.view_user"]}, "TOKEN_PERMISSIONS'] must be a dict"),
     (
         {"SECRET": SECRET_TEXT, "TOKEN_PERMISSIONS": {"editor": "auth.view_user"}},
@@ -501,6 +502,33 @@ def test_good_settings_configure_the_guard():
 def test_bad_project_setup_stops_at_startup(django_project, overrides, message):
     with override_settings(**overrides), pytest.raises(ImproperlyConfigured, match=message):
         Client().get("/open")
+
+
+def test_secure_cookie_over_plain_http_warns_once(django_project):
+    """Django's test server is http://testserver: a Secure cookie sent there would never come
+    back, which the guard says once; with SECURE False it says nothing."""
+    from ticket_auth.guard import InsecureCookieWarning
+
+    with override_settings(TICKET_AUTH={**make_config("ticket"), "SECURE": True}):
+        client = Client()
+        with pytest.warns(InsecureCookieWarning, match="SECURE_PROXY_SSL_HEADER"):
+            log_in(client)
+    with override_settings(TICKET_AUTH=make_config("ticket")):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", InsecureCookieWarning)
+            assert log_in(Client()).status_code == 200
+
+
+def test_oversized_cookie_header_is_anonymous(django_project, client_cls):
+    config = make_config("ticket", MAX_COOKIE_HEADER=1000)
+    with override_settings(TICKET_AUTH=config):
+        client = client_cls()
+        cookie = guard_from_settings(config).remember("alice").split(";")[0]
+        assert client.get("/open", headers={"Cookie": cookie}).content == b"alice|ok||"
+        padded = "pad=" + "x" * 1000 + "; " + cookie
+        assert client.get("/open", headers={"Cookie": padded}).content == b"-|oversized cookie||"
 
 
 def test_reprs_carry_no_ticket(django_project):

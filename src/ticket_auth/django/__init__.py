@@ -98,6 +98,7 @@ _KEYS = (
     "BACK_ARG",
     "PUBLIC_ORIGIN",
     "MAX_COOKIE_LENGTH",
+    "MAX_COOKIE_HEADER",  # a longer Cookie header (all cookies) is refused unread
     "TOKEN_PERMISSIONS",  # token -> Django permissions ("app_label.codename") it grants
 )
 
@@ -316,6 +317,7 @@ def guard_from_settings(config: Mapping[str, Any] | None = None) -> TicketGuard:
         domain=domain,
         max_age=_int(config, "MAX_AGE", None, 0, "None or a number of seconds >= 0"),
         max_cookie_length=_int(config, "MAX_COOKIE_LENGTH", 4096, 64, "a length >= 64") or 4096,
+        max_cookie_header=_int(config, "MAX_COOKIE_HEADER", 16384, 64, "a length >= 64") or 16384,
     )
 
 
@@ -390,7 +392,11 @@ class _RawMorsel(Morsel[str]):
         return f"<{type(self).__name__} {self.key}=...>"  # never the ticket
 
 
-def _set_cookie(response: Any, guard: TicketGuard, set_cookie: str) -> None:
+def _set_cookie(request: Any, response: Any, guard: TicketGuard, set_cookie: str) -> None:
+    """Put the guard's Set-Cookie on the response (warning once if a Secure cookie is about to
+    go out over plain HTTP: ``TicketGuard.note_transport``)."""
+    host = request.META.get("HTTP_HOST")
+    guard.note_transport(request.scheme, host if isinstance(host, str) else None)
     response.cookies[guard.cookie_name] = _RawMorsel(guard.cookie_name, set_cookie)
 
 
@@ -494,10 +500,10 @@ class TicketAuthMiddleware:
             request.auser = anonymous_user
         return result
 
-    def _finish(self, result: CheckResult, response: Any) -> Any:
+    def _finish(self, request: Any, result: CheckResult, response: Any) -> Any:
         set_cookie = result.set_cookie
         if set_cookie is not None and self.guard.cookie_name not in response.cookies:
-            _set_cookie(response, self.guard, set_cookie)
+            _set_cookie(request, response, self.guard, set_cookie)
         return response
 
     def __call__(self, request: Any) -> Any:
@@ -514,7 +520,7 @@ class TicketAuthMiddleware:
         result = self._prepare(request)
         if result.status:
             return _refusal(result)
-        return self._finish(result, self.get_response(request))
+        return self._finish(request, result, self.get_response(request))
 
     async def __acall__(self, request: Any) -> Any:
         """Handle one request in an async chain.
@@ -528,7 +534,7 @@ class TicketAuthMiddleware:
         result = self._prepare(request)
         if result.status:
             return _refusal(result)
-        return self._finish(result, await self.get_response(request))
+        return self._finish(request, result, await self.get_response(request))
 
 
 # -- login and logout ------------------------------------------------------------------------
@@ -580,7 +586,7 @@ def login(request: Any, response: Any, user: Any, tokens: Iterable[str] = (), us
             session.flush()
         else:
             session.cycle_key()
-    _set_cookie(response, guard, set_cookie)
+    _set_cookie(request, response, guard, set_cookie)
     request.user = user
     rotate_token(request)
     auth.user_logged_in.send(sender=user.__class__, request=request, user=user)
@@ -613,7 +619,7 @@ def logout(request: Any, response: Any) -> None:
         request.user = AnonymousUser()
     request.__dict__.pop(_USER_ATTRIBUTE, None)
     request.ticket_identity = None
-    _set_cookie(response, guard, guard.forget())
+    _set_cookie(request, response, guard, guard.forget())
 
 
 async def alogin(
