@@ -43,12 +43,18 @@ WRITE_FORMS = ("pyramid", "apache")
 # What Pyramid's helper accepts as a token (its rule, anchored at both ends here).
 VALID_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9+_-]*")
 USERID_TYPE = "userid_type:"
-_CANONICAL_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_CANONICAL_INT = re.compile(r"0|-?[1-9][0-9]*")
 _BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 _OCTAL = re.compile(r"\\([0-7]{3})")
 # RFC 6265 cookie-octets: what a bare cookie value may hold.
 _COOKIE_OCTETS = frozenset(
     chr(c) for c in [0x21, *range(0x23, 0x2C), *range(0x2D, 0x3B), *range(0x3C, 0x5C), *range(0x5D, 0x7F)]
+)
+
+# What WebOb writes bare in a cookie value; any other character makes it quote the value and
+# write that character as a \ooo octal escape (a space excepted, kept as it is inside quotes).
+_WEBOB_BARE = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'()*+-./:<=>?@[]^_`{|}~"
 )
 
 # Reasons a reading gives (never any part of the ticket).
@@ -92,6 +98,14 @@ def decode_cookie_value(value: str) -> str | None:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
+
+
+def encode_cookie_value(ticket: str) -> str:
+    """A ticket as WebOb puts it in a Set-Cookie (ASCII tickets): bare when every character may
+    be, else double-quoted with ``\\ooo`` escapes (``a,b`` -> ``"a\\054b"``)."""
+    if set(ticket) <= _WEBOB_BARE:
+        return ticket
+    return '"' + "".join(c if c in _WEBOB_BARE or c == " " else f"\\{ord(c):03o}" for c in ticket) + '"'
 
 
 def encode_userid(userid: UserId) -> tuple[str, str]:

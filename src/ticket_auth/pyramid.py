@@ -27,7 +27,7 @@ from pyramid.settings import asbool, aslist
 from webob.cookies import make_cookie
 
 from ._core import AuthTktFactory
-from ._pyramid_format import HASHALGS, WRITE_FORMS, PyramidTickets, Reading, UserId
+from ._pyramid_format import HASHALGS, WRITE_FORMS, PyramidTickets, Reading, UserId, encode_cookie_value
 
 __all__ = ["TicketCookieHelper", "TicketSecurityPolicy", "includeme", "policy_from_settings"]
 
@@ -256,10 +256,12 @@ class TicketCookieHelper:
             return host.split(".", 1)[1]
         return host if self.wild_domain else None
 
-    def _headers(self, request: Any, value: bytes | None, max_age: int | None) -> Headers:
+    def _headers(self, request: Any, value: str | None, max_age: int | None) -> Headers:
+        # WebOb writes the attributes; the value is put in here, quoted as WebOb quotes it
+        # (WebOb itself warns, for every ticket with two tokens, about the comma it escapes).
         header = make_cookie(
             self.cookie_name,
-            value,
+            None if value is None else b"x",
             max_age=max_age,
             path=self.path,
             domain=self._cookie_domain(request),
@@ -267,7 +269,13 @@ class TicketCookieHelper:
             httponly=self.http_only,
             samesite=self.samesite,
         )
-        return [("Set-Cookie", header if isinstance(header, str) else header.decode("latin-1"))]
+        if not isinstance(header, str):
+            header = header.decode("latin-1")
+        if value is not None:
+            prefix = self.cookie_name + "=x"
+            assert header.startswith(prefix)
+            header = f"{self.cookie_name}={encode_cookie_value(value)}{header[len(prefix) :]}"
+        return [("Set-Cookie", header)]
 
     def remember(
         self, request: Any, userid: UserId, max_age: int | None = None, tokens: Iterable[str] = ()
@@ -292,7 +300,7 @@ class TicketCookieHelper:
         value = self.tickets.mint(userid, tokens, request.environ.get("REMOTE_ADDR"), self.clock())
         if hasattr(request, _REISSUED):
             setattr(request, _REVOKED, True)  # this login replaces a scheduled reissue
-        return self._headers(request, value.encode("ascii"), max_age)
+        return self._headers(request, value, max_age)
 
     def forget(self, request: Any) -> Headers:
         """Log out: ``Set-Cookie`` headers that expire the cookie (and cancel a reissue).
