@@ -23,6 +23,7 @@ one after the other: a raw ticket whose user id holds ``%`` is checked only by P
 from __future__ import annotations
 
 import binascii
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -46,10 +47,7 @@ USERID_TYPE = "userid_type:"
 _CANONICAL_INT = re.compile(r"0|-?[1-9][0-9]*")
 _BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 _OCTAL = re.compile(r"\\([0-7]{3})")
-# RFC 6265 cookie-octets: what a bare cookie value may hold.
-_COOKIE_OCTETS = frozenset(
-    chr(c) for c in [0x21, *range(0x23, 0x2C), *range(0x2D, 0x3B), *range(0x3C, 0x5C), *range(0x5D, 0x7F)]
-)
+_BASE64_TEXT = re.compile(r"[A-Za-z0-9+/=]*")
 
 # What WebOb writes bare in a cookie value; any other character makes it quote the value and
 # write that character as a \ooo octal escape (a space excepted, kept as it is inside quotes).
@@ -82,7 +80,10 @@ def decode_cookie_value(value: str) -> str | None:
     """The ticket in a cookie value as WebOb writes it: bare cookie-octets, or a double-quoted
     string whose only escapes are ``\\ooo`` (octal bytes, UTF-8 text). None if malformed."""
     if not value.startswith('"'):
-        return value if value and set(value) <= _COOKIE_OCTETS else None
+        # RFC 6265 cookie-octets: printable ASCII but space, '"', ',', ';' and '\\' (string
+        # methods, which run in C: a ticket is checked on every request).
+        ok = value.isascii() and value.isprintable() and not any(c in value for c in ' ",;\\')
+        return value if ok and value else None
     if len(value) < 2 or not value.endswith('"'):
         return None
     parts = _OCTAL.split(value[1:-1])
@@ -123,7 +124,10 @@ def encode_userid(userid: UserId) -> tuple[str, str]:
 def decode_userid(written: str, user_data: str) -> UserId | None:
     """The user id a ticket stands for, by the ``userid_type`` in its user data; None when the
     user data names more than one type or an unknown one, or the id is not in that type's form."""
-    kinds = [datum[len(USERID_TYPE) :] for datum in user_data.split("|") if datum.startswith(USERID_TYPE)]
+    if "|" not in user_data:  # what Pyramid's helper writes: one datum
+        kinds = [user_data[len(USERID_TYPE) :]] if user_data.startswith(USERID_TYPE) else []
+    else:
+        kinds = [datum[len(USERID_TYPE) :] for datum in user_data.split("|") if datum.startswith(USERID_TYPE)]
     if not kinds:
         return written
     if len(kinds) > 1:
@@ -145,6 +149,11 @@ def decode_userid(written: str, user_data: str) -> UserId | None:
 def strict_unquote(written: str) -> str | None:
     """A user id Pyramid quoted, unquoted; None unless ``written`` is exactly ``quote()``'s
     output for valid UTF-8 text (so no two cookie texts stand for the same user id)."""
+    if "+" not in written and "=" not in written:
+        # The quoted base64 user id Pyramid's helper writes: only '=' and '+' are escaped.
+        text = written.replace("%3D", "=").replace("%2B", "+")
+        if "%" not in text and _BASE64_TEXT.fullmatch(text):
+            return text
     try:
         text = unquote(written, errors="strict")
     except UnicodeDecodeError:
@@ -162,14 +171,24 @@ def ipv6_digest(
     return hashlib.new(hashalg, inner.encode("ascii") + secret).hexdigest()
 
 
+@functools.lru_cache(maxsize=4096)
+def _bound_address(remote_addr: str) -> tuple[str, bool] | None:
+    """``REMOTE_ADDR`` checked: (IPv4 text, False), (the IPv6 text as given, True), or None."""
+    try:
+        address = ipaddress.ip_address(remote_addr.partition("%")[0])
+    except ValueError:
+        return None
+    if ":" in remote_addr:  # Pyramid's test: the text as the server gave it is hashed
+        return remote_addr, True
+    return str(address), False
+
+
 class PyramidTickets:
     """Reads and mints Pyramid's auth_tkt cookies (and mod_auth_tkt's), framework-neutral.
 
     Args:
         validator: an ``AuthTktFactory`` with every secret (the fallbacks as
             ``fallback_secrets``) and ``timeout=0``: this class applies Pyramid's timeout rule.
-        signers: one such factory per secret, the current one first (Pyramid's digest rule
-            for a quoted user id, and minting).
         secrets: the same secrets, in the same order (for the IPv6 form only, which mod_auth_tkt
             has no digest for).
         hashalg: ``"md5"``, ``"sha256"`` or ``"sha512"``, as the factories.
@@ -186,7 +205,6 @@ class PyramidTickets:
     __slots__ = (
         "_hex_len",
         "_secrets",
-        "_signers",
         "_validator",
         "clock_skew",
         "cookie_name",
@@ -201,7 +219,6 @@ class PyramidTickets:
     def __init__(
         self,
         validator: Any,
-        signers: Sequence[Any],
         secrets: Sequence[bytes],
         hashalg: str,
         *,
@@ -214,7 +231,6 @@ class PyramidTickets:
         clock_skew: int,
     ) -> None:
         self._validator = validator
-        self._signers = tuple(signers)
         self._secrets = tuple(secrets)
         self._hex_len = HEX_LEN[hashalg]
         self.hashalg = hashalg
@@ -273,15 +289,9 @@ class PyramidTickets:
         when include_ip is on and the address is missing or not an IP address."""
         if not self.include_ip:
             return None, False
-        if not remote_addr:
+        if not remote_addr or not isinstance(remote_addr, str):
             return None
-        try:
-            address = ipaddress.ip_address(remote_addr.partition("%")[0])
-        except ValueError:
-            return None
-        if ":" in remote_addr:  # Pyramid's test: the text as the server gave it is hashed
-            return remote_addr, True
-        return str(address), False
+        return _bound_address(remote_addr)
 
     def _read_ticket(self, ticket: str, remote_addr: str | None, now: float) -> Reading:
         bound = self._address(remote_addr)
@@ -308,12 +318,21 @@ class PyramidTickets:
                 if info is None:
                     return Reading(None, BAD_DIGEST)
                 written = info.user_id
+            elif not ipv6:
+                # Pyramid's rule: the digest covers the unquoted user id, i.e. it is the
+                # mod_auth_tkt digest of the ticket with the user id unquoted in place.
+                written = strict_unquote(ticket[start:end])
+                if written is None or "!" in written or "\0" in written:
+                    return Reading(None, MALFORMED_TICKET)
+                info, fallback = self._validate(ticket[:start] + written + ticket[end:], client_ip)
+                if info is None:
+                    return Reading(None, BAD_DIGEST)
             else:
                 info = self._validator.parse(ticket)
                 written = strict_unquote(info.user_id) if quoted else info.user_id
                 if written is None:
                     return Reading(None, MALFORMED_TICKET)
-                index = self._pyramid_rule(info, written, client_ip, ipv6)
+                index = self._ipv6_rule(info, written, client_ip)
                 if index is None:
                     return Reading(None, BAD_DIGEST)
                 fallback = index > 0
@@ -340,25 +359,16 @@ class PyramidTickets:
             return None, False
         return info, info.fallback_secret_used
 
-    def _pyramid_rule(self, info: Any, uid: str, client_ip: str | None, ipv6: bool) -> int | None:
-        """Which secret signed this ticket by Pyramid's rule (the user id hashed as ``uid``,
-        an IPv6 client as text), or None."""
+    def _ipv6_rule(self, info: Any, uid: str, client_ip: str | None) -> int | None:
+        """Which secret signed this ticket by Pyramid's rule for an IPv6 client (the user id
+        hashed as ``uid``, the address as text), or None."""
+        assert client_ip is not None
         tokens = ",".join(info.tokens)
-        digest = info.digest
-        for index, factory in enumerate(self._signers):
-            if ipv6:
-                assert client_ip is not None
-                expected = ipv6_digest(
-                    self.hashalg, self._secrets[index], client_ip, info.timestamp, uid, tokens, info.user_data
-                )
-            else:
-                try:
-                    expected = factory.new(
-                        uid, info.tokens, info.user_data, info.timestamp, client_ip, raw=True
-                    )
-                except (TypeError, ValueError):  # a user id mod_auth_tkt cannot hold ('!', NUL)
-                    return None
-            if hmac.compare_digest(expected[: self._hex_len], digest):
+        for index, secret in enumerate(self._secrets):
+            expected = ipv6_digest(
+                self.hashalg, secret, client_ip, info.timestamp, uid, tokens, info.user_data
+            )
+            if hmac.compare_digest(expected, info.digest):
                 return index
         return None
 
@@ -403,7 +413,7 @@ class PyramidTickets:
             )
             middle = "!" + ",".join(token_list) + "!" if token_list else "!"
             return f"{digest}{issued:08x}{quote(uid)}{middle}{user_data}"
-        factory = self._signers[0]
+        factory = self._validator
         if self.write_form == "apache":
             cookie: str = factory.new(uid, token_list, user_data, issued, client_ip)
             return cookie

@@ -175,7 +175,6 @@ class TicketCookieHelper:
         self.clock = clock
         self.tickets = PyramidTickets(
             factory(secrets[0], hashalg, fallback_secrets=secrets[1:], timeout=0),
-            [factory(one, hashalg, timeout=0) for one in secrets],
             secrets,
             hashalg,
             cookie_name=cookie_name,
