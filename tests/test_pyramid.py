@@ -12,7 +12,7 @@ import types
 import warnings
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from _helpers import EXAMPLES, spec_digest
@@ -598,3 +598,68 @@ def test_no_warning_for_several_tokens():
         warnings.simplefilter("error")
         headers = TicketCookieHelper(SECRET).remember(request(), "alice", tokens=["a", "b"])
     assert '\\054b!userid_type:b64unicode"' in headers[0][1]
+
+
+# -- tickets Pyramid's AuthTicket writes (any user data), through WebOb's cookie quoting ------
+
+raw_user_ids = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="!\x00"), min_size=1, max_size=16
+)
+user_datas = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=24)
+
+
+@interop
+@given(
+    userid=raw_user_ids,
+    tokens=token_lists,
+    user_data=user_datas,
+    hashalg=st.sampled_from(HASHALGS),
+    addr=st.sampled_from([IPV4, IPV6]),
+)
+def test_authticket_any_user_data(core, userid, tokens, user_data, hashalg, addr):
+    """Whatever Pyramid's own parse_ticket accepts of its AuthTicket (user ids with spaces, '@',
+    non-ASCII; user data with '!', '|', non-ASCII) we accept with the same fields, and what it
+    refuses (user data with '!' and no tokens: its ambiguous form) we refuse."""
+    from webob.cookies import make_cookie
+
+    assume("userid_type:" not in user_data and not user_data.endswith('"'))
+    secret = SECRET.encode()
+    raw = AuthTicket(
+        secret, userid, addr, tokens=tokens, user_data=user_data, time=NOW, hashalg=hashalg
+    ).cookie_value()
+    header = make_cookie("auth_tkt", raw.encode("utf-8")).split(";", 1)[0]
+    try:
+        expected = pyramid_authentication.parse_ticket(secret, raw, addr, hashalg)
+    except pyramid_authentication.BadTicket:
+        expected = None
+    reading = ours(core, hashalg=hashalg, include_ip=True).tickets.read(header, addr, NOW)
+    if expected is None:
+        assert reading.identity is None
+        return
+    assert expected[1] == userid
+    identity = reading.identity
+    assert identity is not None, reading.reason
+    assert (identity["timestamp"], identity["userid"], identity["tokens"], identity["userdata"]) == (
+        NOW,
+        userid,
+        tokens,
+        user_data,
+    )
+
+
+def test_ipv6_binding_is_pyramids_in_both_forms(core, frozen):
+    for form in ("pyramid", "apache"):
+        helper = ours(core, include_ip=True, write_form=form)
+        cookie = pair(helper.remember(request(addr=IPV6), "alice"))
+        assert "!" in cookie  # Pyramid's raw form: mod_auth_tkt has no IPv6 digest
+        assert theirs(include_ip=True).identify(request(cookie, IPV6))["userid"] == "alice"
+        assert helper.identify(request(cookie, IPV6))["userid"] == "alice"
+        assert helper.identify(request(cookie, "2001:db8::1")) is None
+        assert helper.identify(request(cookie, IPV4)) is None
+    # A base64 (mod_auth_tkt) cookie cannot be bound to an IPv6 client.
+    apache = pair(ours(core, include_ip=True, write_form="apache").remember(request(addr=IPV4), "alice"))
+    assert (
+        ours(core, include_ip=True).tickets.read(apache, IPV6, NOW).reason
+        == _pyramid_format.BAD_CLIENT_ADDRESS
+    )
+    assert ours(core, include_ip=True).identify(request(apache, IPV4))["userid"] == "alice"
