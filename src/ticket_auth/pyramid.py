@@ -29,7 +29,13 @@ from webob.cookies import make_cookie
 from ._core import AuthTktFactory
 from ._pyramid_format import HASHALGS, WRITE_FORMS, PyramidTickets, Reading, UserId, encode_cookie_value
 
-__all__ = ["TicketCookieHelper", "TicketSecurityPolicy", "includeme", "policy_from_settings"]
+__all__ = [
+    "TicketCookieHelper",
+    "TicketSecurityPolicy",
+    "helper_from_settings",
+    "includeme",
+    "policy_from_settings",
+]
 
 Headers = list[tuple[str, str]]
 Callback = Callable[[Any, Any], "Sequence[Any] | None"]
