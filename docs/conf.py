@@ -107,9 +107,18 @@ def literal_examples(app, what, name, obj, options, lines):  # noqa: ANN001, ANN
         i += 1
 
 
+def no_self(app, what, name, obj, options, signature, return_annotation):  # noqa: ANN001, ANN201, ARG001
+    """The compiled core's methods embed ``(self, ...)`` in their signature line: show them
+    as the pure core's are shown, without ``self``."""
+    if what == "method" and signature and signature.startswith("(self"):
+        signature = "(" + signature[len("(self") :].lstrip(", ")
+    return signature, return_annotation
+
+
 def setup(app):  # noqa: ANN001, ANN201 - Sphinx's extension hook
     app.add_directive("optional-automodule", OptionalAutomodule)
     app.connect("autodoc-process-docstring", literal_examples)
+    app.connect("autodoc-process-signature", no_self)
     return {"parallel_read_safe": True}
 
 
