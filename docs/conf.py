@@ -27,7 +27,7 @@ import ticket_auth  # noqa: E402
 
 project = "ticket_auth"
 author = "ticket_auth developers"
-copyright = "ticket_auth developers"  # noqa: A001 - Sphinx's name
+copyright = "ticket_auth developers"
 release = ticket_auth.__version__
 version = ".".join(release.split(".")[:2])
 
@@ -87,7 +87,7 @@ class OptionalAutomodule(Directive):
         return []
 
 
-def literal_examples(app, what, name, obj, options, lines):  # noqa: ANN001, ANN201, ARG001 - Sphinx's event
+def literal_examples(app, what, name, obj, options, lines):
     """Module docstrings show code as a block indented by four spaces after a paragraph (as
     ``help()`` reads best); render such a block as code rather than as a quotation."""
     if what != "module":
@@ -107,7 +107,7 @@ def literal_examples(app, what, name, obj, options, lines):  # noqa: ANN001, ANN
         i += 1
 
 
-def no_self(app, what, name, obj, options, signature, return_annotation):  # noqa: ANN001, ANN201, ARG001
+def no_self(app, what, name, obj, options, signature, return_annotation):
     """The compiled core's methods embed ``(self, ...)`` in their signature line: show them
     as the pure core's are shown, without ``self``."""
     if what == "method" and signature and signature.startswith("(self"):
@@ -115,10 +115,8 @@ def no_self(app, what, name, obj, options, signature, return_annotation):  # noq
     return signature, return_annotation
 
 
-def setup(app):  # noqa: ANN001, ANN201 - Sphinx's extension hook
+def setup(app):
     app.add_directive("optional-automodule", OptionalAutomodule)
     app.connect("autodoc-process-docstring", literal_examples)
     app.connect("autodoc-process-signature", no_self)
     return {"parallel_read_safe": True}
-
-
