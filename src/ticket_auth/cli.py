@@ -1,5 +1,4 @@
-"""The ``ticket-auth`` command line (``python -m ticket_auth``; the README's "Command line"
-section): mint, inspect and validate tickets of either format, ticket_auth or Apache's
+"""The ``ticket-auth`` command line (``python -m ticket_auth``; docs/cli.md): mint, inspect and validate tickets of either format, ticket_auth or Apache's
 mod_auth_tkt. The secret comes from ``--secret-file PATH`` or ``$TICKET_AUTH_SECRET``, never from
 the command line, and is never printed. Exit status: 0 success, 1 invalid or unparsable ticket
 (one line on stderr, or ``--json`` on stdout), 2 usage error (plain text on stderr).
