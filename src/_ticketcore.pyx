@@ -123,3 +123,21 @@ include "_ticketlib/digest.pxi"
 include "_ticketlib/factory.pxi"
 include "_ticketlib/ticket.pxi"
 include "_ticketlib/authtkt.pxi"
+
+
+# help() lists every name in a class's __dict__, and Cython stores each class's C method table
+# there as ``__pyx_vtable__`` (a capsule), for other extension modules that cimport the class.
+# None does: remove it, so that help(TicketFactory) shows only the API. The table itself
+# stays where the instances read it (a static pointer set by tp_new), so nothing else changes.
+cdef extern from "Python.h":
+    ctypedef struct _TypeDict "PyTypeObject":
+        PyObject* tp_dict
+    void PyType_Modified(PyTypeObject* tp)
+    int PyDict_DelItemString(object d, const char* key) except -1
+    int PyDict_Contains(object d, object key) except -1
+
+for _cls in (_Factory, TicketFactory, AuthTktFactory):
+    if (<_TypeDict*>_cls).tp_dict != NULL and PyDict_Contains(<object>(<_TypeDict*>_cls).tp_dict, "__pyx_vtable__"):
+        PyDict_DelItemString(<object>(<_TypeDict*>_cls).tp_dict, "__pyx_vtable__")
+        PyType_Modified(<PyTypeObject*>_cls)
+del _cls

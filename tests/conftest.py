@@ -8,6 +8,14 @@ Environment variables:
   are skipped (the golden vectors still run); otherwise they fail.
 * ``TICKET_AUTH_HYPOTHESIS_EXAMPLES``: hypothesis ``max_examples`` for the main property
   tests (default 300); lighter property tests use a fraction of it.
+
+Test tiers: ``python -m pytest`` runs the quick tier; tests marked ``slow`` (packaging builds in
+fresh virtual environments, real Apache, real servers, the headless browser) are deselected by
+the ``-m "not slow"`` in pyproject.toml's addopts and run with ``python -m pytest -m slow``
+(``.ci/run`` runs both). A module that starts real servers says so itself with
+``pytestmark = pytest.mark.slow``; ``pytest_collection_modifyitems`` below also marks any test
+that uses one of the real-server fixtures (``SLOW_FIXTURES``) or is a packaging check, so that a
+new module that forgets the mark still lands in the slow tier.
 """
 
 import atexit
@@ -43,6 +51,21 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile("ticket_auth")
+
+# Fixtures that start a real server (tests/_guard_helpers.py's server_fixture, named
+# ``server`` by convention; tests/apache/server.py's ``apache_server``) or a browser
+# (tests/test_docs.py): a test using any of them is in the slow tier.
+SLOW_FIXTURES = frozenset({"server", "apache_server", "chromium"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own -m selection reads the marks
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.get_closest_marker("slow") is None and (
+            item.get_closest_marker("packaging") is not None or SLOW_FIXTURES & set(item.fixturenames)
+        ):
+            item.add_marker(pytest.mark.slow)
+
 
 CORE_NAMES = ("compiled", "pure")
 # The ``core`` fixture's variants: each core, and the compiled core with its factories kept

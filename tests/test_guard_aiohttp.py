@@ -20,7 +20,10 @@ from _guard_helpers import (
 web = pytest.importorskip("aiohttp.web")
 
 # aiohttp_auth (2017) keys the request's storage with strings, which current aiohttp warns of.
-pytestmark = pytest.mark.filterwarnings("ignore:It is recommended to use web.RequestKey")
+pytestmark = [
+    pytest.mark.slow,  # a real server (aiohttp): the slow tier
+    pytest.mark.filterwarnings("ignore:It is recommended to use web.RequestKey"),
+]
 
 import _aiohttp_auth  # noqa: E402
 from ticket_auth import TicketFactory  # noqa: E402

@@ -26,6 +26,8 @@ from _guard_helpers import (
 )
 from apache.server import apache_server  # noqa: F401
 
+pytestmark = pytest.mark.slow  # real servers (uvicorn, Apache): the slow tier
+
 pytest.importorskip("uvicorn")
 pytest.importorskip("starlette")
 websockets_client = pytest.importorskip("websockets.sync.client")

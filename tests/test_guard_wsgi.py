@@ -13,6 +13,8 @@ from _guard_helpers import (
     server_fixture,
 )
 
+pytestmark = pytest.mark.slow  # a real server (waitress): the slow tier
+
 pytest.importorskip("waitress")
 flask = pytest.importorskip("flask")
 

@@ -28,6 +28,8 @@ mod_auth_tkt = pytest.importorskip(
 )
 
 from ticket_auth import TicketDigestError, TicketExpired, TicketParseError  # noqa: E402
+
+pytestmark = pytest.mark.slow  # a real Apache: the slow tier
 from ticket_auth import _authtkt_format as mod_auth_tkt_format  # noqa: E402
 
 HEX_LEN = {"md5": 32, "sha256": 64, "sha512": 128}

@@ -1,13 +1,15 @@
-"""The README as a newcomer reads it: every example runs, every signature is the real one,
-every install command gives this version, and the dual-stack fix does what it says.
+"""The README and the documentation pages as a newcomer reads them: every example runs, every
+signature is the real one, every install command gives this version, and the dual-stack fix
+does what it says.
 
-* Every ```python block of README.md and docs/*.md runs as written, on each core, in a fresh
-  namespace whose ``__name__`` is ``"readme_example"`` (so an ``if __name__ == "__main__":``
-  block, e.g. one that starts a server, is not run). A block that cannot run by itself (it
-  needs a live server or framework) is fenced ```py instead: GitHub highlights it the same,
-  and this test leaves it out. Keep those rare.
-* The API section's signatures are the pure core's, parameter for parameter (the compiled
-  core is held to the same API by its stub, which stubtest checks in tests/packaging).
+* The ```python blocks of README.md and of each page of docs/ (docs/**/*.md) run as written,
+  top to bottom in one namespace per page, on each core; the namespace's ``__name__`` is
+  ``"readme_example"`` (so an ``if __name__ == "__main__":`` block, e.g. one that starts a
+  server, is not run). A block that cannot run by itself (it needs a live server) is fenced
+  ```{code-block} python (MyST) or ```py instead, and this test leaves it out. Keep those rare.
+* The signatures of "The API at a glance" (docs/getting-started.md) are the pure core's,
+  parameter for parameter (the compiled core is held to the same API by its stub, which
+  stubtest checks in tests/packaging; the API reference renders the objects' own).
 * A ``pip install``/``download``/``wheel`` that names ``ticket-auth`` (README, docs, setup.py's
   warning) gives a version of at least 1.0: a bare name installs 0.1.4 from PyPI.
 """
@@ -29,7 +31,8 @@ from ticket_auth.ticket_info import AuthTktInfo, FallbackAuthTktInfo, FallbackTi
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-DOCS = sorted((ROOT / "docs").glob("*.md"))
+DOCS = sorted((ROOT / "docs").rglob("*.md"))
+GLANCE = ROOT / "docs" / "getting-started.md"  # "The API at a glance", and the dual-stack fix
 
 FENCE = re.compile(r"^```(\S*)[^\n]*\n(.*?)^```\s*$", re.M | re.S)
 
@@ -43,11 +46,11 @@ def _blocks(path, language):
     ]
 
 
-def _python_blocks():
+def _pages_with_examples():
     return [
-        pytest.param(path, line, code, id=f"{path.name}:{line}")
+        pytest.param(path, id=str(path.relative_to(ROOT)))
         for path in [README, *DOCS]
-        for line, code in _blocks(path, "python")
+        if _blocks(path, "python")
     ]
 
 
@@ -60,21 +63,24 @@ def active_core(core, monkeypatch):
     return core
 
 
-@pytest.mark.parametrize(("path", "line", "code"), _python_blocks())
-def test_example_runs_as_written(active_core, path, line, code):
-    compiled = compile(code, f"{path.name}, block at line {line}", "exec")
-    exec(compiled, {"__name__": "readme_example"})  # noqa: S102 - the README's own examples
+@pytest.mark.parametrize("path", _pages_with_examples())
+def test_examples_run_as_written(active_core, path):
+    namespace = {"__name__": "readme_example"}
+    for line, code in _blocks(path, "python"):
+        compiled = compile(code, f"{path.relative_to(ROOT)}, block at line {line}", "exec")
+        exec(compiled, namespace)  # noqa: S102 - the documentation's own examples
 
 
-def test_readme_has_examples():
-    assert len(_blocks(README, "python")) >= 4
+def test_readme_and_docs_have_examples():
+    assert len(_blocks(README, "python")) >= 2
+    assert sum(len(_blocks(path, "python")) for path in DOCS) >= 8
 
 
 # --- the dual-stack fix ------------------------------------------------------------------------
 
 
 def _fix_line():
-    (line,) = [line for line in README.read_text(encoding="utf-8").splitlines() if "ipv4_mapped" in line]
+    (line,) = [line for line in GLANCE.read_text(encoding="utf-8").splitlines() if "ipv4_mapped" in line]
     return line.split("#", 1)[0].strip()
 
 
@@ -100,7 +106,7 @@ def test_dual_stack_fix_makes_mapped_peers_validate(core):
     ticket = factory.new("alice", client_ip="1.2.3.4", valid_until=2**31)
     cookie = authtkt.new("alice", client_ip="1.2.3.4")
     peer = "::ffff:1.2.3.4"
-    # Without the fix, as the README says (and as in 0.1.4): another address to the digest.
+    # Without the fix, as the page says (and as in 0.1.4): another address to the digest.
     with pytest.raises(TicketDigestError):
         factory.validate(ticket, client_ip=peer, now=0)
     with pytest.raises(ValueError, match="IPv4 addresses only"):
@@ -140,8 +146,9 @@ SIGNATURE = re.compile(r"\*\*`((?:ticket_auth\.cli\.)?[A-Za-z]+(?:\.[a-z]+)?)(\(
 
 
 def _api_section():
-    text = README.read_text(encoding="utf-8")
-    return text[text.index("\n## API\n") : text.index("\n### The ticket format\n")]
+    text = GLANCE.read_text(encoding="utf-8")
+    start = text.index("\n## The API at a glance\n")
+    return text[start : text.index("\n## ", start + 1)]
 
 
 def _documented():

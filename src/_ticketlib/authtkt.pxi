@@ -64,7 +64,24 @@ cdef class AuthTktFactory(_Factory):
     """AuthTktFactory(secret, digest, *, fallback_secrets=(), timeout=7200, max_length=None)
 --
 
-Mints and validates Apache mod_auth_tkt 2.x tickets (see ticket_auth.mod_auth_tkt)."""
+Mints and validates Apache mod_auth_tkt 2.x tickets (see ``ticket_auth.mod_auth_tkt``).
+
+    Args:
+        secret: ``TKTAuthSecret``, bytes-like and non-empty.
+        digest: ``TKTAuthDigestType``: ``"md5"``, ``"sha256"`` or ``"sha512"``, in any case.
+            Required: MD5, Apache's default, is never chosen silently.
+        fallback_secrets: Keyword-only. Older secrets that ``validate`` still accepts
+            (``TKTAuthSecretOld``); it then returns a ``FallbackAuthTktInfo``.
+        timeout: Keyword-only. ``TKTAuthTimeout`` in seconds (0: none). A ticket is accepted
+            while ``(timestamp + timeout) mod 2**32 >= now``.
+        max_length: Keyword-only. An int: ``validate`` and ``parse`` refuse a longer cookie
+            before any other work, and ``new`` refuses to mint one. ``None``: no limit.
+
+    Raises:
+        TypeError: A secret that is not bytes-like, or an argument of the wrong type.
+        ValueError: An empty secret, a ``digest`` Apache does not know, a ``timeout`` outside
+            0..2**32-1, or a ``max_length`` that is not positive.
+    """
 
     cdef unsigned long long _timeout     # TKTAuthTimeout in seconds; 0: none
 
@@ -83,7 +100,28 @@ Mints and validates Apache mod_auth_tkt 2.x tickets (see ticket_auth.mod_auth_tk
 
     @cython.embedsignature(True)
     def new(self, user_id, tokens=(), user_data="", timestamp=None, client_ip=None, *, raw=False):
-        """A cookie value (base64 by default, the raw ticket text with ``raw=True``)."""
+        """Mint a cookie value, signed with the current secret and timestamped now by default.
+
+        Args:
+            user_id: The user id, ``str`` or UTF-8 ``bytes``, without ``!``.
+            tokens: A sequence of ``str``/``bytes`` tokens, each without ``!`` or ``,``.
+            user_data: ``str`` or UTF-8 ``bytes``.
+            timestamp: The issue time, anything ``int()`` takes, in 0..2**32-1 seconds since the
+                epoch. ``None``: now.
+            client_ip: The IPv4 address to bind the ticket to (``TKTAuthIgnoreIP off``), or ``None``
+                (``TKTAuthIgnoreIP on``).
+            raw: Keyword-only. ``True``: the raw ticket text instead of base64.
+
+        Returns:
+            str: The cookie value: base64 (the only form safe in a cookie for any user data), or the
+            raw ticket with ``raw=True``.
+
+        Raises:
+            TypeError: A field of the wrong type, or ``tokens`` given as a bare string.
+            ValueError: A value the format cannot carry (``!`` in the user id or a token, ``,`` in a
+                token, NUL, bytes that are not UTF-8, an IPv6 address, raw user data ending in
+                ``"``), a ``timestamp`` out of range, or a cookie longer than ``max_length``.
+        """
         cdef unsigned char ip4[4]
         cdef unsigned long ts
         cdef Py_ssize_t uid_len, tokens_len, data_len, middle, length, size
@@ -244,7 +282,29 @@ Mints and validates Apache mod_auth_tkt 2.x tickets (see ticket_auth.mod_auth_tk
 
     @cython.embedsignature(True)
     def validate(self, cookie, client_ip=None, now=None):
-        """The ticket's ``AuthTktInfo`` if its digest is right and it has not timed out."""
+        """Check a cookie value: its form, then its digest, then its timeout.
+
+        It reads every cookie form Apache and its helper libraries write: raw, base64 with or
+        without padding, surrounding quotes, ``%21``-escaped.
+
+        Args:
+            cookie: The cookie value, ``str`` or bytes-like.
+            client_ip: The IPv4 address the ticket must be bound to, or ``None`` for an unbound
+                ticket.
+            now: The current time in seconds since the epoch. ``None``: ``time.time()``.
+
+        Returns:
+            AuthTktInfo: The ticket's fields (``timestamp`` is the issue time); a
+            ``FallbackAuthTktInfo`` when it was signed with one of the ``fallback_secrets``.
+
+        Raises:
+            TicketParseError: The cookie is not a ticket in a form Apache writes, or is longer than
+                ``max_length``.
+            TicketDigestError: The digest does not match.
+            TicketExpired: The digest matches but the ticket is older than ``timeout``.
+            TypeError: The cookie is neither ``str`` nor bytes-like.
+            ValueError: ``client_ip`` is not an IPv4 address.
+        """
         cdef AuthTktParsed parsed
         cdef unsigned char ip4[4]
         cdef Py_ssize_t matched, n
@@ -281,7 +341,21 @@ Mints and validates Apache mod_auth_tkt 2.x tickets (see ticket_auth.mod_auth_tk
 
     @cython.embedsignature(True)
     def parse(self, cookie):
-        """The ticket's ``AuthTktInfo`` without checking the digest or the time."""
+        """Read a cookie's fields, checking only its form (not the digest or the time).
+
+        Never trust what it returns: anyone can write a well-formed ticket.
+
+        Args:
+            cookie: The cookie value, ``str`` or bytes-like.
+
+        Returns:
+            AuthTktInfo: The ticket's fields, unverified.
+
+        Raises:
+            TicketParseError: The cookie is not a ticket in a form Apache writes, or is longer than
+                ``max_length``.
+            TypeError: The cookie is neither ``str`` nor bytes-like.
+        """
         cdef AuthTktParsed parsed
         ticket = self._ticket(cookie, &parsed)
         return self._info(ticket, &parsed, _AuthTktInfo)

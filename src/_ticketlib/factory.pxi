@@ -125,8 +125,9 @@ cdef class _Factory:
 
     @property
     def hash_path(self):
-        """``"openssl"`` when this factory's digests go straight to OpenSSL's EVP functions,
-        ``"hashlib"`` when they go through hashlib (see the README's Benchmarks section)."""
+        """How this factory computes digests: ``"openssl"`` (OpenSSL's EVP functions called directly,
+        compiled core only) or ``"hashlib"``. Results are the same on both paths.
+        """
         return "openssl" if self._evp.md != NULL else "hashlib"
 
     def __repr__(self):

@@ -23,9 +23,23 @@ cdef class TicketFactory(_Factory):
 
 Mints and validates tickets signed with ``secret`` using hashlib's ``hashalg``.
 
-    ``fallback_secrets`` (keyword-only) are older secrets that ``validate`` still accepts
-    (``new`` always signs with ``secret``); ``max_length`` rejects longer tickets before any
-    other work.
+    The factory is configured once, holds no per-call state and is safe to share between
+    threads. It cannot be pickled (it holds the secret), and its repr shows only the algorithm.
+
+    Args:
+        secret: The signing secret, bytes-like and non-empty.
+        hashalg: Any fixed-length algorithm ``hashlib.new`` accepts, in any case (``"md5"``,
+            ``"sha256"``, ``"SHA512"``, ``"blake2b"``, ``"sha3_256"``, ...).
+        fallback_secrets: Keyword-only. Older secrets that ``validate`` still accepts (it then
+            returns a ``FallbackTicketInfo``); ``new`` always signs with ``secret``.
+        max_length: Keyword-only. An int: ``validate`` and ``parse`` refuse a longer ticket
+            before any other work, and ``new`` refuses to mint one. ``None``: no limit.
+
+    Raises:
+        TypeError: ``secret`` or a fallback secret is not bytes-like, or an argument has the
+            wrong type.
+        ValueError: A secret is empty, ``hashalg`` is unknown or variable-length (``shake_*``),
+            or ``max_length`` is not positive.
     """
 
     def __init__(self, *args, **kwargs):
@@ -37,7 +51,27 @@ Mints and validates tickets signed with ``secret`` using hashlib's ``hashalg``.
 
     @cython.embedsignature(True)
     def new(self, user_id, tokens=None, user_data=None, valid_until=None, client_ip=None, encoding="utf-8"):
-        """Mint a ticket (str), signed with the current secret. See the README."""
+        """Mint a ticket, signed with the current secret.
+
+        Args:
+            user_id: The user id, ``str`` or ``bytes``.
+            tokens: A sequence of ``str``/``bytes`` tokens (not a bare string), or ``None``.
+            user_data: ``str`` or ``bytes``, or ``None`` for none.
+            valid_until: The expiry, anything ``int()`` takes, in 0..2**32-1 seconds since the
+                epoch. ``None``: now + 120 seconds.
+            client_ip: The client address to bind the ticket to (``str``, ``IPv4Address``,
+                ``IPv6Address``, int or packed bytes, whatever ``ipaddress.ip_address`` takes), or
+                ``None`` for an unbound ticket.
+            encoding: The codec of the signed text.
+
+        Returns:
+            str: The ticket, byte-identical to what ticket_auth 0.1.4 mints.
+
+        Raises:
+            TypeError: A field of the wrong type, or ``tokens`` given as a bare string.
+            ValueError: ``valid_until`` outside 0..2**32-1, a bad ``client_ip``, or a ticket longer
+                than ``max_length``.
+        """
         cdef unsigned char stack[STACK_BUFFER]
         cdef unsigned char prefix[MAX_PREFIX]
         cdef Buffer signed
@@ -122,10 +156,27 @@ Mints and validates tickets signed with ``secret`` using hashlib's ``hashalg``.
 
     @cython.embedsignature(True)
     def validate(self, ticket, client_ip=None, now=None, encoding="utf-8"):
-        """Return the ticket's ``TicketInfo`` if its digest is right and it has not expired.
+        """Check a ticket: its form, then its digest, then its expiry.
 
-        Raises ``TicketParseError``, ``TicketDigestError`` or ``TicketExpired`` (in that order
-        of checking); a bad ``client_ip`` is a ``ValueError``.
+        Args:
+            ticket: The ticket, ``str`` or bytes-like (ASCII).
+            client_ip: The client address the ticket must be bound to (as in ``new``), or ``None``
+                for an unbound ticket.
+            now: The current time in seconds since the epoch. ``None``: ``time.time()``.
+            encoding: The codec of the signed text (as given to ``new``).
+
+        Returns:
+            TicketInfo: The ticket's fields; a ``FallbackTicketInfo`` when the ticket was signed
+            with one of the ``fallback_secrets``.
+
+        Raises:
+            TicketParseError: The ticket is not in the exact form ``new`` mints (the message names
+                the part that is wrong), or is longer than ``max_length``.
+            TicketDigestError: The digest does not match (forged, tampered, another secret or client
+                address).
+            TicketExpired: The digest matches but ``valid_until`` is not after ``now``.
+            TypeError: The ticket is neither ``str`` nor bytes-like.
+            ValueError: ``client_ip`` is not an address.
         """
         cdef Parsed parsed
         cdef unsigned char prefix[MAX_PREFIX]
@@ -161,7 +212,21 @@ Mints and validates tickets signed with ``secret`` using hashlib's ``hashalg``.
 
     @cython.embedsignature(True)
     def parse(self, ticket):
-        """Return the ticket's ``TicketInfo`` without checking the digest or the time."""
+        """Read a ticket's fields, checking only its form (not the digest or the time).
+
+        Never trust what it returns: anyone can write a well-formed ticket.
+
+        Args:
+            ticket: The ticket, ``str`` or bytes-like (ASCII).
+
+        Returns:
+            TicketInfo: The ticket's fields, unverified.
+
+        Raises:
+            TicketParseError: The ticket is not in the exact form ``new`` mints, or is longer than
+                ``max_length``.
+            TypeError: The ticket is neither ``str`` nor bytes-like.
+        """
         cdef Parsed parsed
         cdef str text = self._text(ticket)
         cdef const unsigned char* p = self._check(ticket, text, &parsed)

@@ -186,8 +186,9 @@ class _Factory:
     # the secret is never written out).
     @property
     def hash_path(self) -> Literal["openssl", "hashlib"]:
-        """How digests are computed: always ``"hashlib"`` in this core (the compiled core calls
-        OpenSSL's EVP functions directly where it can, ``"openssl"``)."""
+        """How this factory computes digests: ``"openssl"`` (OpenSSL's EVP functions called directly,
+        compiled core only) or ``"hashlib"``. Results are the same on both paths.
+        """
         return "hashlib"
 
     def __copy__(self) -> Self:
@@ -340,9 +341,23 @@ def _describe_ticket_factory(config: _TicketConfig | None) -> str:
 class TicketFactory(_Factory):
     """Mints and validates tickets signed with ``secret`` using hashlib's ``hashalg``.
 
-    ``fallback_secrets`` (keyword-only) are older secrets that ``validate`` still accepts
-    (``new`` always signs with ``secret``); ``max_length`` rejects longer tickets before any
-    other work.
+    The factory is configured once, holds no per-call state and is safe to share between
+    threads. It cannot be pickled (it holds the secret), and its repr shows only the algorithm.
+
+    Args:
+        secret: The signing secret, bytes-like and non-empty.
+        hashalg: Any fixed-length algorithm ``hashlib.new`` accepts, in any case (``"md5"``,
+            ``"sha256"``, ``"SHA512"``, ``"blake2b"``, ``"sha3_256"``, ...).
+        fallback_secrets: Keyword-only. Older secrets that ``validate`` still accepts (it then
+            returns a ``FallbackTicketInfo``); ``new`` always signs with ``secret``.
+        max_length: Keyword-only. An int: ``validate`` and ``parse`` refuse a longer ticket
+            before any other work, and ``new`` refuses to mint one. ``None``: no limit.
+
+    Raises:
+        TypeError: ``secret`` or a fallback secret is not bytes-like, or an argument has the
+            wrong type.
+        ValueError: A secret is empty, ``hashalg`` is unknown or variable-length (``shake_*``),
+            or ``max_length`` is not positive.
     """
 
     __slots__ = ()
@@ -366,7 +381,27 @@ class TicketFactory(_Factory):
         client_ip: ClientIP = None,
         encoding: str = "utf-8",
     ) -> str:
-        """Mint a ticket (str). ``tokens`` is a sequence of str/bytes; see the README."""
+        """Mint a ticket, signed with the current secret.
+
+        Args:
+            user_id: The user id, ``str`` or ``bytes``.
+            tokens: A sequence of ``str``/``bytes`` tokens (not a bare string), or ``None``.
+            user_data: ``str`` or ``bytes``, or ``None`` for none.
+            valid_until: The expiry, anything ``int()`` takes, in 0..2**32-1 seconds since the
+                epoch. ``None``: now + 120 seconds.
+            client_ip: The client address to bind the ticket to (``str``, ``IPv4Address``,
+                ``IPv6Address``, int or packed bytes, whatever ``ipaddress.ip_address`` takes), or
+                ``None`` for an unbound ticket.
+            encoding: The codec of the signed text.
+
+        Returns:
+            str: The ticket, byte-identical to what ticket_auth 0.1.4 mints.
+
+        Raises:
+            TypeError: A field of the wrong type, or ``tokens`` given as a bare string.
+            ValueError: ``valid_until`` outside 0..2**32-1, a bad ``client_ip``, or a ticket longer
+                than ``max_length``.
+        """
         config: _TicketConfig = _config_of(self)
         secrets, hash_, _hex_len, max_length, _pattern, _algorithm = config
         # 0.1.4's order: int(valid_until), the fields, the client address, the 32-bit range.
@@ -393,10 +428,27 @@ class TicketFactory(_Factory):
         now: float | None = None,
         encoding: str = "utf-8",
     ) -> TicketInfo:
-        """Return the ticket's ``TicketInfo`` if its digest is right and it has not expired.
+        """Check a ticket: its form, then its digest, then its expiry.
 
-        Raises ``TicketParseError``, ``TicketDigestError`` or ``TicketExpired`` (in that order
-        of checking); a bad ``client_ip`` is a ``ValueError``.
+        Args:
+            ticket: The ticket, ``str`` or bytes-like (ASCII).
+            client_ip: The client address the ticket must be bound to (as in ``new``), or ``None``
+                for an unbound ticket.
+            now: The current time in seconds since the epoch. ``None``: ``time.time()``.
+            encoding: The codec of the signed text (as given to ``new``).
+
+        Returns:
+            TicketInfo: The ticket's fields; a ``FallbackTicketInfo`` when the ticket was signed
+            with one of the ``fallback_secrets``.
+
+        Raises:
+            TicketParseError: The ticket is not in the exact form ``new`` mints (the message names
+                the part that is wrong), or is longer than ``max_length``.
+            TicketDigestError: The digest does not match (forged, tampered, another secret or client
+                address).
+            TicketExpired: The digest matches but ``valid_until`` is not after ``now``.
+            TypeError: The ticket is neither ``str`` nor bytes-like.
+            ValueError: ``client_ip`` is not an address.
         """
         try:  # _config_of(self), inline: no extra call on the hot path
             config: _TicketConfig = _read_config(self)
@@ -428,7 +480,21 @@ class TicketFactory(_Factory):
         return info if index == 0 else _new_info(FallbackTicketInfo, info)
 
     def parse(self, ticket: str | ReadableBuffer) -> TicketInfo:
-        """Return the ticket's ``TicketInfo`` without checking the digest or the time."""
+        """Read a ticket's fields, checking only its form (not the digest or the time).
+
+        Never trust what it returns: anyone can write a well-formed ticket.
+
+        Args:
+            ticket: The ticket, ``str`` or bytes-like (ASCII).
+
+        Returns:
+            TicketInfo: The ticket's fields, unverified.
+
+        Raises:
+            TicketParseError: The ticket is not in the exact form ``new`` mints, or is longer than
+                ``max_length``.
+            TypeError: The ticket is neither ``str`` nor bytes-like.
+        """
         config: _TicketConfig = _config_of(self)
         _secrets, _hash, hex_len, max_length, pattern, _algorithm = config
         text = _ticket_text(ticket)
@@ -554,7 +620,24 @@ def _describe_authtkt_factory(config: _AuthTktConfig | None) -> str:
 
 
 class AuthTktFactory(_Factory):
-    """Mints and validates Apache mod_auth_tkt 2.x tickets (see ticket_auth.mod_auth_tkt)."""
+    """Mints and validates Apache mod_auth_tkt 2.x tickets (see ``ticket_auth.mod_auth_tkt``).
+
+    Args:
+        secret: ``TKTAuthSecret``, bytes-like and non-empty.
+        digest: ``TKTAuthDigestType``: ``"md5"``, ``"sha256"`` or ``"sha512"``, in any case.
+            Required: MD5, Apache's default, is never chosen silently.
+        fallback_secrets: Keyword-only. Older secrets that ``validate`` still accepts
+            (``TKTAuthSecretOld``); it then returns a ``FallbackAuthTktInfo``.
+        timeout: Keyword-only. ``TKTAuthTimeout`` in seconds (0: none). A ticket is accepted
+            while ``(timestamp + timeout) mod 2**32 >= now``.
+        max_length: Keyword-only. An int: ``validate`` and ``parse`` refuse a longer cookie
+            before any other work, and ``new`` refuses to mint one. ``None``: no limit.
+
+    Raises:
+        TypeError: A secret that is not bytes-like, or an argument of the wrong type.
+        ValueError: An empty secret, a ``digest`` Apache does not know, a ``timeout`` outside
+            0..2**32-1, or a ``max_length`` that is not positive.
+    """
 
     __slots__ = ()
 
@@ -588,7 +671,28 @@ class AuthTktFactory(_Factory):
         *,
         raw: bool = False,
     ) -> str:
-        """A cookie value (base64 by default, the raw ticket text with ``raw=True``)."""
+        """Mint a cookie value, signed with the current secret and timestamped now by default.
+
+        Args:
+            user_id: The user id, ``str`` or UTF-8 ``bytes``, without ``!``.
+            tokens: A sequence of ``str``/``bytes`` tokens, each without ``!`` or ``,``.
+            user_data: ``str`` or UTF-8 ``bytes``.
+            timestamp: The issue time, anything ``int()`` takes, in 0..2**32-1 seconds since the
+                epoch. ``None``: now.
+            client_ip: The IPv4 address to bind the ticket to (``TKTAuthIgnoreIP off``), or ``None``
+                (``TKTAuthIgnoreIP on``).
+            raw: Keyword-only. ``True``: the raw ticket text instead of base64.
+
+        Returns:
+            str: The cookie value: base64 (the only form safe in a cookie for any user data), or the
+            raw ticket with ``raw=True``.
+
+        Raises:
+            TypeError: A field of the wrong type, or ``tokens`` given as a bare string.
+            ValueError: A value the format cannot carry (``!`` in the user id or a token, ``,`` in a
+                token, NUL, bytes that are not UTF-8, an IPv6 address, raw user data ending in
+                ``"``), a ``timestamp`` out of range, or a cookie longer than ``max_length``.
+        """
         config: _AuthTktConfig = _config_of(self)
         secrets, hash_, _hex_len, max_length, _timeout, _algorithm = config
         # As TicketFactory.new (0.1.4's order): int(timestamp), the fields, the client address,
@@ -621,7 +725,29 @@ class AuthTktFactory(_Factory):
     def validate(
         self, cookie: str | ReadableBuffer, client_ip: ClientIP = None, now: float | None = None
     ) -> AuthTktInfo:
-        """The ticket's ``AuthTktInfo`` if its digest is right and it has not timed out."""
+        """Check a cookie value: its form, then its digest, then its timeout.
+
+        It reads every cookie form Apache and its helper libraries write: raw, base64 with or
+        without padding, surrounding quotes, ``%21``-escaped.
+
+        Args:
+            cookie: The cookie value, ``str`` or bytes-like.
+            client_ip: The IPv4 address the ticket must be bound to, or ``None`` for an unbound
+                ticket.
+            now: The current time in seconds since the epoch. ``None``: ``time.time()``.
+
+        Returns:
+            AuthTktInfo: The ticket's fields (``timestamp`` is the issue time); a
+            ``FallbackAuthTktInfo`` when it was signed with one of the ``fallback_secrets``.
+
+        Raises:
+            TicketParseError: The cookie is not a ticket in a form Apache writes, or is longer than
+                ``max_length``.
+            TicketDigestError: The digest does not match.
+            TicketExpired: The digest matches but the ticket is older than ``timeout``.
+            TypeError: The cookie is neither ``str`` nor bytes-like.
+            ValueError: ``client_ip`` is not an IPv4 address.
+        """
         try:  # _config_of(self), inline: no extra call on the hot path
             config: _AuthTktConfig = _read_config(self)
         except AttributeError:
@@ -643,7 +769,21 @@ class AuthTktFactory(_Factory):
         return _authtkt_info(AuthTktInfo if index == 0 else FallbackAuthTktInfo, ticket, texts, hex_len)
 
     def parse(self, cookie: str | ReadableBuffer) -> AuthTktInfo:
-        """The ticket's ``AuthTktInfo`` without checking the digest or the time."""
+        """Read a cookie's fields, checking only its form (not the digest or the time).
+
+        Never trust what it returns: anyone can write a well-formed ticket.
+
+        Args:
+            cookie: The cookie value, ``str`` or bytes-like.
+
+        Returns:
+            AuthTktInfo: The ticket's fields, unverified.
+
+        Raises:
+            TicketParseError: The cookie is not a ticket in a form Apache writes, or is longer than
+                ``max_length``.
+            TypeError: The cookie is neither ``str`` nor bytes-like.
+        """
         config: _AuthTktConfig = _config_of(self)
         _secrets, _hash, hex_len, max_length, _timeout, _algorithm = config
         ticket, first, second = _authtkt_ticket(cookie, max_length, hex_len)

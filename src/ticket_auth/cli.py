@@ -1,5 +1,4 @@
-"""The ``ticket-auth`` command line (``python -m ticket_auth``; the README's "Command line"
-section): mint, inspect and validate tickets of either format, ticket_auth or Apache's
+"""The ``ticket-auth`` command line (``python -m ticket_auth``; docs/cli.md): mint, inspect and validate tickets of either format, ticket_auth or Apache's
 mod_auth_tkt. The secret comes from ``--secret-file PATH`` or ``$TICKET_AUTH_SECRET``, never from
 the command line, and is never printed. Exit status: 0 success, 1 invalid or unparsable ticket
 (one line on stderr, or ``--json`` on stdout), 2 usage error (plain text on stderr).
@@ -526,8 +525,15 @@ def _cmd_inspect(args: argparse.Namespace) -> _Result:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line on ``argv`` (default: ``sys.argv[1:]``) with the ``sys`` streams;
-    return the exit status (0 ok, 1 invalid ticket, 2 usage error)."""
+    """Run the command line (``ticket-auth``, ``python -m ticket_auth``) with the ``sys`` streams.
+
+    Args:
+        argv: The arguments, without the program name. ``None``: ``sys.argv[1:]``.
+
+    Returns:
+        int: The exit status: 0 success, 1 invalid ticket, 2 usage error. Errors are reported
+        on stderr (or as JSON with ``--json``), never raised.
+    """
     prog = "ticket-auth"
     if argv is None:
         argv, prog = sys.argv[1:], os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""

@@ -23,6 +23,11 @@ valid_until: int, seconds since the epoch.
 ``fallback_secret_used`` is False: the ticket was signed with the factory's current secret.
 """
 TicketInfo.fallback_secret_used = False
+TicketInfo.digest.__doc__ = "The ticket's own digest text (lowercase hex)."
+TicketInfo.user_id.__doc__ = "The user id (str)."
+TicketInfo.tokens.__doc__ = "The tokens (tuple of str; ``()`` when the ticket has none)."
+TicketInfo.user_data.__doc__ = "The user data (str)."
+TicketInfo.valid_until.__doc__ = "The expiry (int, seconds since the epoch)."
 
 
 class FallbackTicketInfo(TicketInfo):
@@ -44,6 +49,11 @@ timestamp: int, the ISSUE time in seconds since the epoch (not an expiry).
 ``fallback_secret_used`` is False: the ticket was signed with the factory's current secret.
 """
 AuthTktInfo.fallback_secret_used = False
+AuthTktInfo.digest.__doc__ = "The ticket's own digest text (lowercase hex)."
+AuthTktInfo.user_id.__doc__ = "The user id (str)."
+AuthTktInfo.tokens.__doc__ = "The tokens (tuple of str; ``()`` when the ticket has none)."
+AuthTktInfo.user_data.__doc__ = "The user data (str)."
+AuthTktInfo.timestamp.__doc__ = "The issue time (int, seconds since the epoch), not an expiry."
 
 
 class FallbackAuthTktInfo(AuthTktInfo):
