@@ -18,6 +18,8 @@ import ast
 import inspect
 import ipaddress
 import re
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -64,11 +66,14 @@ def active_core(core, monkeypatch):
 
 
 @pytest.mark.parametrize("path", _pages_with_examples())
-def test_examples_run_as_written(active_core, path):
-    namespace = {"__name__": "readme_example"}
+def test_examples_run_as_written(active_core, path, monkeypatch):
+    # The page's blocks run top to bottom in one module, registered in sys.modules as a real
+    # module is (Pyramid's Configurator looks its caller's module up there).
+    module = types.ModuleType("docs_example")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
     for line, code in _blocks(path, "python"):
         compiled = compile(code, f"{path.relative_to(ROOT)}, block at line {line}", "exec")
-        exec(compiled, namespace)  # noqa: S102 - the documentation's own examples
+        exec(compiled, module.__dict__)  # noqa: S102 - the documentation's own examples
 
 
 def test_readme_and_docs_have_examples():

@@ -65,6 +65,7 @@ __all__ = [
     "token_permissions",
 ]
 
+#: The name of the Django setting read by ``guard_from_settings`` (a dict; see the Django guide).
 SETTING = "TICKET_AUTH"
 _GUARD_ATTRIBUTE = "_ticket_auth_guard"
 _USER_ATTRIBUTE = "_ticket_auth_user"
