@@ -229,8 +229,8 @@ def test_walk(server):
             assert (resp.status_code, resp.text, set_cookies(resp)) == (200, "alice|ok|editor|", []), path
         assert client.get("/session").text == "note of alice"
         assert client.get("/perm-change/").status_code == 403
-        resp = client.get("/guarded/admin/")
-        assert (resp.status_code, resp.headers["location"]) == (303, "/login?back=%2Fguarded%2Fadmin%2F")
+        resp = client.get("/guarded/admin/")  # logged in without the token: 403, never the login page
+        assert (resp.status_code, "location" in resp.headers) == (403, False)
 
         guard = guard_from_settings(config)
         aged = guard.remember("alice", ("editor",), now=time.time() - REISSUE_AFTER - 5)
