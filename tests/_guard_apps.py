@@ -183,14 +183,20 @@ def mount_proxyfix_outside(guard):
 
 
 @functools.cache
-def _gunicorn_app():
-    return guarded_flask(guard_for_mounts())
+def _gunicorn_app(login_url=None):
+    return guarded_flask(guard_for_mounts(login_url=login_url))
 
 
 def gunicorn_app(environ, start_response):
     """What gunicorn serves (``_guard_apps:gunicorn_app``); the guarded Flask app is built on
     first use, so that importing this module in the test process builds none."""
     return _gunicorn_app()(environ, start_response)
+
+
+def gunicorn_app_login(environ, start_response):
+    """``gunicorn_app`` with the guard's ``login_url="/login"`` (refusals redirect, with a back
+    link built from the request target)."""
+    return _gunicorn_app("/login")(environ, start_response)
 
 
 # -- aiohttp ----------------------------------------------------------------------------------

@@ -147,13 +147,14 @@ class WaitressServer:
         self.thread.join(START_TIMEOUT)
 
 
-class GunicornServer:
-    """gunicorn in a subprocess (one sync worker) serving ``module:attribute`` from
-    ``directory``, on a socket bound here to 127.0.0.1 (ephemeral port) and handed over as a
-    file descriptor; stopped by its PID. gunicorn believes forwarder headers (``SCRIPT_NAME``)
-    from 127.0.0.1, its default ``--forwarded-allow-ips``."""
+class SubprocessServer:
+    """A server in a subprocess of this interpreter (``argv`` after ``python``), given a socket
+    bound here to 127.0.0.1 (ephemeral port) as a file descriptor: the placeholder ``{fd}`` in
+    ``argv`` is its number. Ready when ``GET /__ready__`` answers; stopped by its PID."""
 
-    def __init__(self, app_spec, directory, *options):
+    name = "server"
+
+    def __init__(self, argv, directory, env=None):
         import os
         import subprocess
         import sys
@@ -162,32 +163,20 @@ class GunicornServer:
         self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
         fd = self.sock.fileno()
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([str(directory), *sys.path])
+        environ = dict(os.environ)
+        environ["PYTHONPATH"] = os.pathsep.join([str(directory), *sys.path])
+        environ.update(env or {})
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-b",
-                f"fd://{fd}",
-                "-w",
-                "1",
-                "--log-level",
-                "warning",
-                "--chdir",
-                str(directory),
-                *options,
-                app_spec,
-            ],
+            [sys.executable, *(arg.replace("{fd}", str(fd)) for arg in argv)],
             pass_fds=[fd],
-            env=env,
+            env=environ,
             stdin=subprocess.DEVNULL,
+            cwd=str(directory),
         )
 
         def answers():
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}")
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
                 conn.request("GET", "/__ready__")
@@ -198,7 +187,7 @@ class GunicornServer:
                 return False
 
         try:
-            _wait(answers, "gunicorn")
+            _wait(answers, self.name)
         except BaseException:
             self.stop()
             raise
@@ -214,6 +203,34 @@ class GunicornServer:
                 self.process.kill()
                 self.process.wait(START_TIMEOUT)
         self.sock.close()
+
+
+class GunicornServer(SubprocessServer):
+    """gunicorn in a subprocess (one sync worker) serving ``module:attribute`` from
+    ``directory``, on a socket bound here to 127.0.0.1 (ephemeral port) and handed over as a
+    file descriptor; stopped by its PID. gunicorn believes forwarder headers (``SCRIPT_NAME``)
+    from 127.0.0.1, its default ``--forwarded-allow-ips``."""
+
+    name = "gunicorn"
+
+    def __init__(self, app_spec, directory, *options):
+        super().__init__(
+            [
+                "-m",
+                "gunicorn",
+                "-b",
+                "fd://{fd}",
+                "-w",
+                "1",
+                "--log-level",
+                "warning",
+                "--chdir",
+                str(directory),
+                *options,
+                app_spec,
+            ],
+            directory,
+        )
 
 
 class AiohttpServer:

@@ -16,6 +16,8 @@ import pytest
 from _guard_helpers import HTTP_TIMEOUT, UvicornServer, make_factory
 from ticket_auth.guard import OVERSIZED_COOKIE, TicketGuard
 
+pytestmark = pytest.mark.slow  # real servers flooded with Cookie lines: the slow tier
+
 LINES = 100_000
 RATIO = 10  # generous: the guard's share is a fraction of the server's own parsing
 

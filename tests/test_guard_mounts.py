@@ -22,6 +22,8 @@ from _guard_helpers import (
     raw_get,
 )
 
+pytestmark = pytest.mark.slow  # real servers and frameworks under their mount points: the slow tier
+
 pytest.importorskip("starlette")
 pytest.importorskip("fastapi")
 pytest.importorskip("flask")

@@ -3,12 +3,16 @@ random headers, with no cookie and with a valid ticket lacking the tokens. Whate
 request, no server error (5xx) and no protected view reached without what it needs.
 
 Servers: uvicorn (h11 and httptools) serving Starlette, waitress and gunicorn serving Flask,
-aiohttp's own server. Every app has ``/admin/`` (needs the ``admin`` token) and
+aiohttp's own server, with its C parser and (in a subprocess with ``AIOHTTP_NO_EXTENSIONS=1``)
+with its pure-Python parser, which hands non-UTF-8 bytes of the target through as surrogates.
+Each runs once with refusals as 401/403 and once with ``login_url`` (a 303 whose back link is
+built from the request target). Every app has ``/admin/`` (needs the ``admin`` token) and
 ``/protected/`` (needs a ticket), answering ``"<view>|<user>|<tokens>"``; the requests are
 sent as raw bytes, so that the targets reach the server as written.
 """
 
 import socket
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -20,10 +24,13 @@ from _guard_helpers import (
     SECRET,
     AiohttpServer,
     GunicornServer,
+    SubprocessServer,
     UvicornServer,
     WaitressServer,
     make_factory,
 )
+
+pytestmark = pytest.mark.slow  # real servers (uvicorn, waitress, gunicorn, aiohttp): the slow tier
 
 pytest.importorskip("starlette")
 pytest.importorskip("flask")
@@ -68,7 +75,8 @@ TARGETS = [
     b"/protected",
 ]
 METHODS = [b"GET", b"POST", b"PUT", b"OPTIONS"]
-SERVERS = ["uvicorn-h11", "uvicorn-httptools", "waitress", "gunicorn", "aiohttp"]
+SERVERS = ["uvicorn-h11", "uvicorn-httptools", "waitress", "gunicorn", "aiohttp", "aiohttp-pure"]
+LOGIN = [None, "/login"]
 
 
 def request(port, method, target, headers=()):
@@ -105,14 +113,26 @@ def assert_safe(status, body, cookie_tokens):
         assert b"protected|" not in body, (status, body[:200])
 
 
-@pytest.fixture(scope="module", params=SERVERS)
+@pytest.fixture(
+    scope="module",
+    params=[(server, login) for server in SERVERS for login in LOGIN],
+    ids=lambda p: p[0] + ("-login" if p[1] else ""),
+)
 def swept(request):
     """(server, guard or None when the guard lives in another process)."""
-    kind = request.param
-    guard = apps.guard_for_mounts()
+    kind, login_url = request.param
+    guard = apps.guard_for_mounts(login_url=login_url)
     if kind == "gunicorn":
         pytest.importorskip("gunicorn")
-        srv, guard = GunicornServer("_guard_apps:gunicorn_app", "."), None
+        spec = "_guard_apps:gunicorn_app_login" if login_url else "_guard_apps:gunicorn_app"
+        srv, guard = GunicornServer(spec, "."), None
+    elif kind == "aiohttp-pure":
+        srv = SubprocessServer(
+            ["_aiohttp_pure_server.py", "{fd}", *([login_url] if login_url else [])],
+            Path(__file__).parent,
+            env={"AIOHTTP_NO_EXTENSIONS": "1"},
+        )
+        guard = None
     elif kind == "waitress":
         srv = WaitressServer(apps.guarded_flask(guard))
     elif kind == "aiohttp":
@@ -129,7 +149,7 @@ def cookies(swept, core):
     factory = make_factory(core, "ticket")
     if guard is not None:
         guard.factory = factory
-    else:  # gunicorn's guard: TicketFactory(SECRET), the same secret
+    else:  # the guard of a server in another process: TicketFactory(SECRET), the same secret
         factory = make_factory(core, "ticket", SECRET)
     ticket = factory.new("bob", tokens=("staff",))
     return [((), None), (((b"Cookie", b"auth_tkt=" + ticket.encode()),), ("staff",))]

@@ -19,7 +19,10 @@ from pyramid.authorization import ALL_PERMISSIONS, ACLHelper, Allow, Authenticat
 from pyramid.config import Configurator  # noqa: E402
 from pyramid.security import forget, remember  # noqa: E402
 
-pytestmark = pytest.mark.filterwarnings("ignore:Cookie value contains invalid bytes:RuntimeWarning")
+pytestmark = [
+    pytest.mark.slow,  # real servers (waitress, Apache): the slow tier
+    pytest.mark.filterwarnings("ignore:Cookie value contains invalid bytes:RuntimeWarning"),
+]
 
 SECRET = "pyramid fleet secret: 61aa"
 GROUPS = {"alice@example.com": ["group:editors"], "Jörg Müller": ["group:editors"], "bob": []}
