@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from _venv import ROOT
+from _venv import ROOT, group_leaves_out
 
 pytestmark = pytest.mark.packaging
 
@@ -68,6 +68,10 @@ def test_actionlint(tools):
     assert 'Rule "shellcheck" was disabled' not in proc.stderr, proc.stderr
 
 
+_ZIZMOR_LEFT_OUT = group_leaves_out("zizmor")  # zizmor 1.32.0 needs Python 3.11 or later
+
+
+@pytest.mark.skipif(_ZIZMOR_LEFT_OUT is not None, reason=str(_ZIZMOR_LEFT_OUT))
 def test_zizmor_offline(tools):
     """zizmor's offline audits (the ones a network lookup would add need a GitHub token):
     unpinned actions, token permissions, credential persistence, template injection, cache
