@@ -3,6 +3,7 @@
 import hashlib
 import ipaddress
 import os
+import time
 
 from hypothesis import strategies as st
 
@@ -188,3 +189,54 @@ def spec_digest(hashalg, secret, ip4, timestamp, user_id, tokens, user_data):
     fields = [field.encode() if isinstance(field, str) else field for field in (user_id, tokens, user_data)]
     inner = hashlib.new(hashalg, ip4 + timestamp.to_bytes(4, "big") + secret + b"\0".join(fields))
     return hashlib.new(hashalg, inner.hexdigest().encode("ascii") + secret).hexdigest()
+
+
+# --- cost, as ratios of two timings taken in the same test -------------------------------------------
+# No test asserts a wall time: a slow or emulated machine slows both measurements alike.
+
+# An input GROWTH times longer costs about GROWTH times more when the work is linear, GROWTH**2
+# times more when it is quadratic.
+GROWTH = 64
+GROWTH_SLACK = 8  # so at most 512x: generous for linear work (noise, caches), an 8th of quadratic
+# When a bound is exceeded, both sides are timed again this many rounds (best of all runs):
+# a burst of load on the machine can land on one run and not the other.
+RETIMES = 3
+
+
+def best_time(call, runs=1):
+    """The least time of ``runs`` calls of ``call()`` (seconds, ``time.perf_counter``)."""
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        call()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def assert_costs_at_most(check, baseline, times, runs=1, what="the check"):
+    """Assert that ``check()`` takes at most ``times`` times as long as ``baseline()``: each is
+    timed ``runs`` times (best run), and both again, up to RETIMES rounds, while the bound is
+    exceeded. Both run at least once, so their own assertions are checked too. ``what`` names
+    the check in the failure message."""
+    check_time, baseline_time = best_time(check, runs), best_time(baseline, runs)
+    for _ in range(RETIMES):
+        if check_time <= times * baseline_time:
+            return
+        baseline_time = min(baseline_time, best_time(baseline, runs))
+        check_time = min(check_time, best_time(check, runs))
+    ratio = check_time / baseline_time if baseline_time else float("inf")
+    assert check_time <= times * baseline_time, (
+        f"{what} took {ratio:.1f}x the baseline's time, more than {times}x"
+    )
+
+
+def assert_cost_grows_linearly(make, size):
+    """Assert that a check costs no more than linear work in the length of its input.
+
+    ``make(n)`` builds an input of about ``n`` characters and returns the check on it (a
+    callable without arguments that raises on a wrong result). The check runs at ``size`` and
+    at ``size // GROWTH``; the larger may take at most ``GROWTH * GROWTH_SLACK`` times as long.
+    Work that does not grow with the input (a length limit) passes too."""
+    small, large = make(size // GROWTH), make(size)
+    what = f"the check on {size} characters (baseline: {size // GROWTH})"
+    assert_costs_at_most(large, small, GROWTH * GROWTH_SLACK, runs=3, what=what)

@@ -15,6 +15,8 @@ import venv
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 import _ta014
 
@@ -38,6 +40,32 @@ def project_version():
     match = re.search(r'^__version__ = "([^"]+)"$', text, re.M)
     assert match, "no __version__ in src/ticket_auth/__init__.py"
     return match.group(1)
+
+
+def group_leaves_out(name, group="packaging"):
+    """Why the dependency group ``group`` in pyproject.toml does not install the tool ``name``
+    on this Python (its requirement's environment marker does not hold here: the pinned
+    release needs a newer Python), or None when it does. A check that needs the tool skips
+    with this reason."""
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    section = text.split("\n[dependency-groups]\n", 1)[1].split("\n[", 1)[0]
+    body = re.search(rf"^{re.escape(group)} = \[\n(.*?)^\]", section, re.M | re.S)
+    assert body, f"no dependency group {group!r} in pyproject.toml"
+    found = [
+        Requirement(line)
+        for line in re.findall(r'^\s*"([^"]+)"', body.group(1), re.M)
+        if canonicalize_name(Requirement(line).name) == canonicalize_name(name)
+    ]
+    assert len(found) == 1, f"expected one {name!r} in the {group!r} group, found {found}"
+    (requirement,) = found
+    if requirement.marker is None or requirement.marker.evaluate():
+        return None
+    python = ".".join(map(str, sys.version_info[:2]))
+    pinned = str(requirement).split(";", 1)[0]
+    return (
+        f"{pinned} does not run on Python {python}: pyproject.toml's {group!r} dependency "
+        f"group installs it only where {requirement.marker}"
+    )
 
 
 def clean_env(**updates):

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from _venv import ROOT
+from _venv import ROOT, group_leaves_out
 
 pytestmark = pytest.mark.packaging
 
@@ -33,13 +33,17 @@ def test_mypy_strict(tools, workdir):
 
 def test_stubs_match_the_runtime_modules(tools, dists, workdir):
     """The .pyi files shipped in the wheel against what the installed wheel holds: the
-    compiled core, and the namedtuples of ticket_info (made at run time)."""
+    compiled core, and the namedtuples of ticket_info (made at run time).
+
+    Without pyproject.toml's [tool.mypy]: its ``python_version = "3.10"`` (the oldest
+    supported Python, for ``mypy --strict`` on the sources) would make stubtest read the stubs
+    as 3.10 while it compares them with the running interpreter's modules. Here each Python
+    reads them as itself: on 3.13 and later a namedtuple has ``__replace__``, and mypy gives
+    the stubs' NamedTuple classes one there too."""
     tools.pip("install", "--quiet", "--no-deps", "--force-reinstall", dists.wheel)
     proc = tools.run(
         "-m",
         "mypy.stubtest",
-        "--mypy-config-file",
-        ROOT / "pyproject.toml",
         "ticket_auth._ticketcore",
         "ticket_auth.ticket_info",
         cwd=workdir,  # not the source tree: the installed package
@@ -64,6 +68,10 @@ def test_actionlint(tools):
     assert 'Rule "shellcheck" was disabled' not in proc.stderr, proc.stderr
 
 
+_ZIZMOR_LEFT_OUT = group_leaves_out("zizmor")  # zizmor 1.32.0 needs Python 3.11 or later
+
+
+@pytest.mark.skipif(_ZIZMOR_LEFT_OUT is not None, reason=str(_ZIZMOR_LEFT_OUT))
 def test_zizmor_offline(tools):
     """zizmor's offline audits (the ones a network lookup would add need a GitHub token):
     unpinned actions, token permissions, credential persistence, template injection, cache
