@@ -51,7 +51,9 @@ napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 napoleon_use_rtype = False
 autodoc_member_order = "bysource"
-autodoc_typehints = "signature"
+# Type hints go into the parameter descriptions, not the signature: the pure core's annotated
+# signatures and the compiled core's plain ones then render alike, whichever core built the site.
+autodoc_typehints = "description"
 
 
 html_theme = "furo"
