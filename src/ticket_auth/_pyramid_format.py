@@ -33,7 +33,18 @@ from typing import Any, Literal, NamedTuple
 from urllib.parse import quote, unquote
 
 from .exception import TicketDigestError
-from .guard import parse_cookie_header
+from .guard import (  # the guard's reasons (never any part of the ticket), and its cookie parser
+    BAD_CLIENT_ADDRESS,
+    BAD_DIGEST,
+    DUPLICATE_COOKIE,
+    EXPIRED,
+    MALFORMED_COOKIE,
+    MALFORMED_TICKET,
+    NO_COOKIE,
+    OK,
+    OVERSIZED_COOKIE,
+    parse_cookie_header,
+)
 
 UserId = str | bytes | int
 
@@ -54,17 +65,6 @@ _BASE64_TEXT = re.compile(r"[A-Za-z0-9+/=]*")
 _WEBOB_BARE = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'()*+-./:<=>?@[]^_`{|}~"
 )
-
-# Reasons a reading gives (never any part of the ticket).
-OK = "ok"
-NO_COOKIE = "no cookie"
-DUPLICATE_COOKIE = "duplicate cookie"
-OVERSIZED_COOKIE = "oversized cookie"
-MALFORMED_COOKIE = "malformed cookie"
-MALFORMED_TICKET = "malformed ticket"
-BAD_DIGEST = "invalid digest (forged, another secret or another client address)"
-EXPIRED = "expired"
-BAD_CLIENT_ADDRESS = "client address unusable"
 
 
 class Reading(NamedTuple):
