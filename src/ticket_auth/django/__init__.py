@@ -40,7 +40,7 @@ from http.cookies import Morsel
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
-from django.conf import settings
+from django import conf as django_conf  # not `settings` itself: a lazy object autodoc would evaluate
 from django.contrib import auth
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse
@@ -214,7 +214,7 @@ def guard_from_settings(config: Mapping[str, Any] | None = None) -> TicketGuard:
             names the key and what to put there (never the secret).
     """
     if config is None:
-        config = getattr(settings, SETTING, None)
+        config = getattr(django_conf.settings, SETTING, None)
         if config is None:
             raise ImproperlyConfigured(
                 f"settings.{SETTING} is missing: set it to a dict with at least 'SECRET' "
@@ -326,7 +326,7 @@ def _ticket_backend() -> tuple[TicketBackend, str]:
     """The first ``TicketBackend`` in AUTHENTICATION_BACKENDS, and its path."""
     from .backends import TicketBackend
 
-    for path in settings.AUTHENTICATION_BACKENDS:
+    for path in django_conf.settings.AUTHENTICATION_BACKENDS:
         backend = auth.load_backend(path)
         if isinstance(backend, TicketBackend):
             return backend, path
@@ -338,7 +338,7 @@ def _ticket_backend() -> tuple[TicketBackend, str]:
 
 def _check_order(middleware: type) -> None:
     """AuthenticationMiddleware, when used, must run first: it would replace request.user."""
-    names = list(settings.MIDDLEWARE)
+    names = list(django_conf.settings.MIDDLEWARE)
     own = f"{middleware.__module__}.{middleware.__qualname__}"
     if own in names and _AUTHENTICATION_MIDDLEWARE in names:
         if names.index(_AUTHENTICATION_MIDDLEWARE) > names.index(own):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
+from django import conf as django_conf  # not `settings` itself: a lazy object autodoc would evaluate
 from django.contrib import auth
 from django.contrib.auth.backends import ModelBackend
 
@@ -122,7 +122,7 @@ class TicketBackend(ModelBackend):  # type: ignore[misc]  # Django has no type h
         identity = getattr(user_obj, "ticket_identity", None)
         if identity is None or obj is not None or not getattr(user_obj, "is_active", False):
             return set()
-        mapping = token_permissions(getattr(settings, SETTING, {}))
+        mapping = token_permissions(getattr(django_conf.settings, SETTING, {}))
         return {perm for token in identity.tokens for perm in mapping.get(token, ())}
 
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
