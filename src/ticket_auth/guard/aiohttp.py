@@ -58,13 +58,32 @@ _PREFIXES: weakref.WeakKeyDictionary[web.Application, str] = weakref.WeakKeyDict
 
 
 def _cookie_header(request: web.Request, limit: int) -> str | None:
-    """The Cookie header(s) joined with "; ", from the raw bytes, as Latin-1 text (one
-    character per byte, the policy's convention; ``request.headers`` would decode UTF-8).
+    """The Cookie header(s) joined with "; ", as Latin-1 text (one character per byte, the
+    policy's convention).
 
     Linear and bounded: collecting stops once the lines together exceed ``limit``, and what
-    was collected (longer than that) is handed on, for the policy to refuse as oversized."""
-    if "Cookie" not in request.headers:
+    was collected (longer than that) is handed on, for the policy to refuse as oversized.
+    ``request.headers`` decodes UTF-8, which is the same text when the lines are ASCII (the
+    usual case, read from there); otherwise the lines are read again from the raw bytes."""
+    values = request.headers.getall("Cookie", ())
+    if not values:
         return None
+    if len(values) == 1:
+        value: str = values[0]
+        if value.isascii():
+            return value
+        return _raw_cookie_header(request, limit)
+    total = -2
+    for value in values:
+        total += len(value) + 2
+        if total > limit or not value.isascii():
+            return _raw_cookie_header(request, limit)
+    return "; ".join(values)
+
+
+def _raw_cookie_header(request: web.Request, limit: int) -> str | None:
+    """``_cookie_header`` from the raw header bytes (for lines that are not all ASCII, or too
+    long together)."""
     values: list[bytes] = []
     total = -2
     for name, value in request.raw_headers:
@@ -133,8 +152,10 @@ def check_request(guard: TicketGuard, request: web.Request) -> CheckResult:
     if not guard.protects_paths:
         return guard._check(cookie, "/", target, peer, forwarded)
     path = request.path  # yarl parses it: only when needed
-    paths = [path]
     prefix = _mount_prefix(request)
+    if not prefix and "//" not in path and "/." not in path and path[:1] == "/":
+        return guard._check(cookie, path, target, peer, forwarded)  # one candidate: the usual case
+    paths = [path]
     if prefix:
         add_mounted(paths, path, prefix)
     add_normalized(paths)
