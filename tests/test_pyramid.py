@@ -375,6 +375,11 @@ def test_duplicates_and_length_cap(core, frozen):
     for header in (f"{cookie}; {other}", f"{other}; {cookie}"):
         assert helper.tickets.read(header, IPV4, NOW).reason == _pyramid_format.DUPLICATE_COOKIE
     assert ours(core, max_cookie_length=len(cookie) - 10).identify(request(cookie)) is None
+    # The whole Cookie header is bounded too (a flood of cookies is refused unread).
+    flood = "; ".join([cookie, *(f"c{i}=x" for i in range(4000))])
+    assert len(flood) > 16384
+    assert helper.tickets.read(flood, IPV4, NOW).reason == _pyramid_format.OVERSIZED_COOKIE
+    assert ours(core, max_cookie_header=len(flood)).identify(request(flood))["userid"] == "alice"
 
 
 # -- time: timeout, reissue, clock skew, fallback secrets ----------------------------------

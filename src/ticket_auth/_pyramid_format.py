@@ -199,6 +199,7 @@ class PyramidTickets:
         write_form: ``"pyramid"`` (what Pyramid's helper writes) or ``"apache"`` (base64, read
             by Apache's mod_auth_tkt but not by Pyramid's helper).
         max_cookie_length: longer cookie values are refused unread.
+        max_cookie_header: a longer ``Cookie`` header is refused unread (``OVERSIZED_COOKIE``).
         clock_skew: a ticket issued more than this many seconds in the future is refused.
     """
 
@@ -210,6 +211,7 @@ class PyramidTickets:
         "cookie_name",
         "hashalg",
         "include_ip",
+        "max_cookie_header",
         "max_cookie_length",
         "reissue_time",
         "timeout",
@@ -229,6 +231,7 @@ class PyramidTickets:
         write_form: Literal["pyramid", "apache"],
         max_cookie_length: int,
         clock_skew: int,
+        max_cookie_header: int = 16384,
     ) -> None:
         self._validator = validator
         self._secrets = tuple(secrets)
@@ -240,6 +243,7 @@ class PyramidTickets:
         self.reissue_time = reissue_time
         self.write_form = write_form
         self.max_cookie_length = max_cookie_length
+        self.max_cookie_header = max_cookie_header
         self.clock_skew = clock_skew
 
     def __repr__(self) -> str:
@@ -260,7 +264,11 @@ class PyramidTickets:
             A ``Reading``: the identity dict (``timestamp``, ``userid``, ``tokens``,
             ``userdata``) or None, the reason, and whether to reissue.
         """
-        if not cookie_header or self.cookie_name not in cookie_header:
+        if not cookie_header:
+            return Reading(None, NO_COOKIE)
+        if len(cookie_header) > self.max_cookie_header:  # refused unread, as the guard does
+            return Reading(None, OVERSIZED_COOKIE)
+        if self.cookie_name not in cookie_header:
             return Reading(None, NO_COOKIE)
         try:
             values = parse_cookie_header(cookie_header, self.cookie_name)

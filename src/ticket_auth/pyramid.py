@@ -96,6 +96,8 @@ class TicketCookieHelper:
         write_form: ``"pyramid"`` (default: byte for byte what Pyramid's helper writes) or
             ``"apache"`` (base64 mod_auth_tkt cookies, which Apache reads).
         max_cookie_length: longer cookie values are refused unread.
+        max_cookie_header: a longer ``Cookie`` header (all of them joined) is refused unread,
+            as the guard refuses it (default 16384).
         clock_skew: tickets issued more than this many seconds in the future are refused.
         clock: the time source (``time.time``).
         factory_class: the ``AuthTktFactory`` class of the core to use (default: the active core).
@@ -125,6 +127,7 @@ class TicketCookieHelper:
         fallback_secrets: Iterable[str | bytes] = (),
         write_form: Literal["pyramid", "apache"] = "pyramid",
         max_cookie_length: int = 4096,
+        max_cookie_header: int = 16384,
         clock_skew: int = 60,
         clock: Callable[[], float] = time.time,
         factory_class: type[AuthTktFactory] | None = None,
@@ -162,10 +165,13 @@ class TicketCookieHelper:
         self.reissue_time = _seconds("reissue_time", reissue_time)
         self.max_age = _seconds("max_age", max_age)
         length_cap = _seconds("max_cookie_length", max_cookie_length, allow_none=False, unit="bytes")
+        header_cap = _seconds("max_cookie_header", max_cookie_header, allow_none=False, unit="bytes")
         skew = _seconds("clock_skew", clock_skew, allow_none=False)
-        assert length_cap is not None and skew is not None
+        assert length_cap is not None and header_cap is not None and skew is not None
         if length_cap == 0:
             raise ValueError("max_cookie_length must be an int number of bytes > 0")
+        if header_cap == 0:
+            raise ValueError("max_cookie_header must be an int number of bytes > 0")
         factory = factory_class or AuthTktFactory
         self.cookie_name = cookie_name
         self.secure = secure
@@ -189,6 +195,7 @@ class TicketCookieHelper:
             reissue_time=self.reissue_time,
             write_form=write_form,
             max_cookie_length=length_cap,
+            max_cookie_header=header_cap,
             clock_skew=skew,
         )
 
@@ -433,7 +440,7 @@ class TicketSecurityPolicy:
 # -- configuration from settings ---------------------------------------------------------
 
 _BOOL_SETTINGS = ("secure", "include_ip", "http_only", "wild_domain", "parent_domain")
-_INT_SETTINGS = ("timeout", "reissue_time", "max_age", "max_cookie_length", "clock_skew")
+_INT_SETTINGS = ("timeout", "reissue_time", "max_age", "max_cookie_length", "max_cookie_header", "clock_skew")
 _STR_SETTINGS = ("cookie_name", "path", "domain", "hashalg", "write_form")
 KNOWN_SETTINGS = frozenset(
     ("secret", "fallback_secrets", "samesite", "callback", *_BOOL_SETTINGS, *_INT_SETTINGS, *_STR_SETTINGS)
