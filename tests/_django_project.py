@@ -14,11 +14,33 @@ from django.http import HttpResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
+from _guard_helpers import SECRET
 from ticket_auth.django import alogin, login, logout
 
 LOGIN_URL = "/login"
 PASSWORDS = {"alice": "alice's password", "bob": "bob's password"}  # bob is inactive
 TOKEN_PERMISSIONS = {"editor": ["auth.view_user"], "boss": ["auth.view_user", "auth.change_user"]}
+OLD_SECRET = b"the secret before the last rotation: 1f0a"
+LIFETIME = 3600
+REISSUE_AFTER = 600
+
+
+def make_config(kind, **extra):
+    """A TICKET_AUTH setting for the ticket format ``kind`` ("ticket" or "authtkt"), plain HTTP,
+    with the test secrets; ``extra`` keys added or replaced."""
+    config = {
+        "SECRET": SECRET,
+        "FALLBACK_SECRETS": [OLD_SECRET],
+        "FORMAT": kind,
+        "LIFETIME": LIFETIME,
+        "REISSUE_AFTER": REISSUE_AFTER,
+        "SECURE": False,
+        "TOKEN_PERMISSIONS": TOKEN_PERMISSIONS,
+    }
+    if kind == "authtkt":
+        config["HASHALG"] = "sha256"
+    config.update(extra)
+    return config
 
 
 def settings_dict(db_path, config):

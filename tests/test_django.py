@@ -24,33 +24,14 @@ from django.test import AsyncClient, Client, RequestFactory, override_settings  
 
 import _django_project  # noqa: E402
 import ticket_auth.django as ticket_django  # noqa: E402
-from _guard_helpers import BAD_COOKIE_CASES, SECRET, Clock, bad_cookie_headers  # noqa: E402
+from _django_project import OLD_SECRET, REISSUE_AFTER, make_config  # noqa: E402
+from _guard_helpers import BAD_COOKIE_CASES, Clock, bad_cookie_headers  # noqa: E402
 from ticket_auth.django import (  # noqa: E402
     TicketAuthMiddleware,
     guard_from_settings,
     login,
     logout,
 )
-
-OLD_SECRET = b"the secret before the last rotation: 1f0a"
-LIFETIME = 3600
-REISSUE_AFTER = 600
-
-
-def make_config(kind, **extra):
-    config = {
-        "SECRET": SECRET,
-        "FALLBACK_SECRETS": [OLD_SECRET],
-        "FORMAT": kind,
-        "LIFETIME": LIFETIME,
-        "REISSUE_AFTER": REISSUE_AFTER,
-        "SECURE": False,
-        "TOKEN_PERMISSIONS": _django_project.TOKEN_PERMISSIONS,
-    }
-    if kind == "authtkt":
-        config["HASHALG"] = "sha256"
-    config.update(extra)
-    return config
 
 
 @pytest.fixture(scope="module")

@@ -23,12 +23,10 @@ pytest.importorskip("django")
 
 import _django_project
 import ticket_auth
+from _django_project import OLD_SECRET, REISSUE_AFTER
 from _guard_helpers import BAD_COOKIE_CASES, SECRET, Clock, bad_cookie_headers, raw_get
 from ticket_auth.django import guard_from_settings
 
-OLD_SECRET = b"the secret before the last rotation: 1f0a"
-LIFETIME = 3600
-REISSUE_AFTER = 600
 START_TIMEOUT = 30.0
 HTTP_TIMEOUT = 10.0
 TESTS = Path(__file__).resolve().parent
@@ -42,21 +40,10 @@ DEFAULT_CORE = types.SimpleNamespace(
 
 
 def make_config(kind, **extra):
-    config = {
-        "SECRET": SECRET,
-        "FALLBACK_SECRETS": [OLD_SECRET],
-        "FORMAT": kind,
-        "LIFETIME": LIFETIME,
-        "REISSUE_AFTER": REISSUE_AFTER,
-        "SECURE": False,
-        "TOKEN_PERMISSIONS": _django_project.TOKEN_PERMISSIONS,
-        "PROTECT": {"/guarded/": [], "/guarded/admin/": ["admin"]},
-        "LOGIN_URL": "/login",
-    }
-    if kind == "authtkt":
-        config["HASHALG"] = "sha256"
-    config.update(extra)
-    return config
+    """``_django_project.make_config`` with the protected paths and login URL the walks use."""
+    options = {"PROTECT": {"/guarded/": [], "/guarded/admin/": ["admin"]}, "LOGIN_URL": "/login"}
+    options.update(extra)
+    return _django_project.make_config(kind, **options)
 
 
 def environment(db, config):
