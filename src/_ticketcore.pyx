@@ -26,7 +26,8 @@ idea, included below in this order:
   or hashlib), ``digest.pxi`` (the nested hash through hashlib and the constant-time search
   over the secrets), ``factory.pxi`` (``_Factory``, the base both
   factories share: configuration, refusals, repr, time argument, token splitting),
-  ``ticket.pxi`` (``TicketFactory``), ``authtkt.pxi`` (``AuthTktFactory``).
+  ``ticket.pxi`` (``TicketFactory``), ``authtkt.pxi`` (``AuthTktFactory``), ``guard.pxi``
+  (``GuardCore``: ``ticket_auth.guard``'s per-request decision in one call).
 
 Safety notes for reviewers:
 
@@ -56,7 +57,7 @@ import time as _time
 from ticket_auth import _authtkt_format, _ticket_format
 from ticket_auth._arguments import (MAX_UINT32, check_max_length, check_secrets, ip_prefix, not_text_error,
                                     resolve_hashalg, to_int)
-from ticket_auth.exception import TicketDigestError, TicketExpired, TicketParseError
+from ticket_auth.exception import TicketDigestError, TicketError, TicketExpired, TicketParseError
 from ticket_auth.ticket_info import AuthTktInfo, FallbackAuthTktInfo, FallbackTicketInfo, TicketInfo
 
 __all__ = ["AuthTktFactory", "AuthTktInfo", "TicketFactory", "TicketInfo"]
@@ -123,6 +124,7 @@ include "_ticketlib/digest.pxi"
 include "_ticketlib/factory.pxi"
 include "_ticketlib/ticket.pxi"
 include "_ticketlib/authtkt.pxi"
+include "_ticketlib/guard.pxi"
 
 
 # help() lists every name in a class's __dict__, and Cython stores each class's C method table
@@ -136,7 +138,7 @@ cdef extern from "Python.h":
     int PyDict_DelItemString(object d, const char* key) except -1
     int PyDict_Contains(object d, object key) except -1
 
-for _cls in (_Factory, TicketFactory, AuthTktFactory):
+for _cls in (_Factory, TicketFactory, AuthTktFactory, GuardCore):
     if (<_TypeDict*>_cls).tp_dict != NULL and PyDict_Contains(<object>(<_TypeDict*>_cls).tp_dict, "__pyx_vtable__"):
         PyDict_DelItemString(<object>(<_TypeDict*>_cls).tp_dict, "__pyx_vtable__")
         PyType_Modified(<PyTypeObject*>_cls)

@@ -280,6 +280,36 @@ Mints and validates Apache mod_auth_tkt 2.x tickets (see ``ticket_auth.mod_auth_
         return ta_make_info(info_type, PyUnicode_DecodeASCII(<const char*>v, self._hex_len, NULL), user_id,
                             tokens, user_data, parsed.timestamp)
 
+    cdef Py_ssize_t _match(self, bytes ticket, AuthTktParsed* parsed, const unsigned char* ip4) except -2:
+        """Index of the secret that signed a ticket _ticket accepted, or -1 (_match_secret)."""
+        cdef const unsigned char* v = <const unsigned char*>PyBytes_AS_STRING(ticket)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(ticket)
+        if parsed.second >= 0:                   # UID!TOKENS!DATA: the separators become NUL
+            return _match_secret(&self._evp, self._hash, self._digest_size, self._secrets, ip4, 4, parsed.timestamp,
+                                 v + parsed.rest, n - parsed.rest, parsed.first - parsed.rest,
+                                 parsed.second - parsed.rest, True, parsed.digest)
+        # UID!DATA: hashed as UID NUL NUL DATA
+        fields = _authtkt_fields(v + parsed.rest, parsed.first - parsed.rest, v, 0,
+                                 v + parsed.first + 1, n - parsed.first - 1)
+        return _match_secret(&self._evp, self._hash, self._digest_size, self._secrets, ip4, 4, parsed.timestamp,
+                             <const unsigned char*>PyBytes_AS_STRING(fields), PyBytes_GET_SIZE(fields),
+                             -1, -1, True, parsed.digest)
+
+    cdef bint _timed_out(self, unsigned long timestamp, object now) except -1:
+        """True when a ticket stamped ``timestamp`` is past ``timeout`` at ``now`` (None: the
+        clock); False when the factory has no timeout."""
+        if not self._timeout:
+            return False
+        if now is None:
+            now = _time.time()           # looked up per call: a patched time.time is honoured
+        # Apache's time is an unsigned 32-bit number: the sum wraps modulo 2**32.
+        if type(now) is float and -_TWO_62 < PyFloat_AS_DOUBLE(now) < _TWO_62:
+            # int(now) & MAX_UINT32 in C: truncation toward zero, then the low 32 bits of
+            # the two's complement (what Python's & gives for a negative int too).
+            return <uint32_t>(timestamp + self._timeout) < (
+                <unsigned long long><long long>PyFloat_AS_DOUBLE(now) & 0xFFFFFFFFULL)
+        return <object><uint32_t>(timestamp + self._timeout) < (int(now) & _MAX_UINT32)
+
     @cython.embedsignature(True)
     def validate(self, cookie, client_ip=None, now=None):
         """Check a cookie value: its form, then its digest, then its timeout.
@@ -307,36 +337,14 @@ Mints and validates Apache mod_auth_tkt 2.x tickets (see ``ticket_auth.mod_auth_
         """
         cdef AuthTktParsed parsed
         cdef unsigned char ip4[4]
-        cdef Py_ssize_t matched, n
-        cdef const unsigned char* v
+        cdef Py_ssize_t matched
         ticket = self._ticket(cookie, &parsed)
         _authtkt_ip4(client_ip, ip4)
-        v = <const unsigned char*>PyBytes_AS_STRING(ticket)
-        n = PyBytes_GET_SIZE(ticket)
-        if parsed.second >= 0:                   # UID!TOKENS!DATA: the separators become NUL
-            matched = _match_secret(&self._evp, self._hash, self._digest_size, self._secrets, ip4, 4, parsed.timestamp,
-                                    v + parsed.rest, n - parsed.rest, parsed.first - parsed.rest,
-                                    parsed.second - parsed.rest, True, parsed.digest)
-        else:                                    # UID!DATA: hashed as UID NUL NUL DATA
-            fields = _authtkt_fields(v + parsed.rest, parsed.first - parsed.rest, v, 0,
-                                     v + parsed.first + 1, n - parsed.first - 1)
-            matched = _match_secret(&self._evp, self._hash, self._digest_size, self._secrets, ip4, 4, parsed.timestamp,
-                                    <const unsigned char*>PyBytes_AS_STRING(fields), PyBytes_GET_SIZE(fields),
-                                    -1, -1, True, parsed.digest)
+        matched = self._match(ticket, &parsed, ip4)
         if matched < 0:
             raise _digest_error(cookie)
-        if self._timeout:
-            if now is None:
-                now = _time.time()       # looked up per call: a patched time.time is honoured
-            # Apache's time is an unsigned 32-bit number: the sum wraps modulo 2**32.
-            if type(now) is float and -_TWO_62 < PyFloat_AS_DOUBLE(now) < _TWO_62:
-                # int(now) & MAX_UINT32 in C: truncation toward zero, then the low 32 bits of
-                # the two's complement (what Python's & gives for a negative int too).
-                if <uint32_t>(parsed.timestamp + self._timeout) < (
-                        <unsigned long long><long long>PyFloat_AS_DOUBLE(now) & 0xFFFFFFFFULL):
-                    raise _expired_error(cookie)
-            elif <object><uint32_t>(parsed.timestamp + self._timeout) < (int(now) & _MAX_UINT32):
-                raise _expired_error(cookie)
+        if self._timed_out(parsed.timestamp, now):
+            raise _expired_error(cookie)
         return self._info(ticket, &parsed, _AuthTktInfo if matched == 0 else _FallbackAuthTktInfo)
 
     @cython.embedsignature(True)

@@ -21,11 +21,15 @@ cdef struct Buffer:
 
 
 cdef object _unquote(str text, const unsigned char* p, Py_ssize_t start, Py_ssize_t end, int kind):
-    """The text of a field p[start:end] that _scan accepted (canonical, UTF-8 once unquoted)."""
+    """The text of a field p[start:end] that _scan accepted (canonical, UTF-8 once unquoted).
+    ``text`` is the ticket's str, whose characters p holds, or None when p is a plain byte
+    buffer (the guard's decoded cookie value): a field without escapes is then read from p."""
     cdef Py_ssize_t i, j = 0
     cdef unsigned char stack[STACK_BUFFER]
     cdef unsigned char* buf = stack
     if kind == PLAIN or memchr(p + start, c'%', <size_t>(end - start)) == NULL:
+        if text is None:
+            return PyUnicode_DecodeASCII(<const char*>p + start, end - start, NULL)   # _scan: ASCII
         return PyUnicode_Substring(text, start, end)
     if end - start > STACK_BUFFER:
         buf = <unsigned char*>PyMem_Malloc(<size_t>(end - start))

@@ -5,9 +5,9 @@ and the pure core's annotations say the same thing. ``tests/packaging/test_lint.
 the stub against the built extension with ``mypy.stubtest``.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from ipaddress import IPv4Address, IPv6Address
-from typing import Literal, NoReturn, SupportsIndex, TypeAlias
+from typing import Any, Literal, NoReturn, SupportsIndex, TypeAlias
 
 from _typeshed import ConvertibleToInt, ReadableBuffer
 from typing_extensions import Self, disjoint_base
@@ -86,3 +86,24 @@ class AuthTktFactory(_Factory):
         self, cookie: str | ReadableBuffer, client_ip: _ClientIP = None, now: float | None = None
     ) -> AuthTktInfo: ...
     def parse(self, cookie: str | ReadableBuffer) -> AuthTktInfo: ...
+
+# The guard's per-request decision (guard.pxi): built by ticket_auth.guard.TicketGuard, never
+# used directly; ticket_auth.guard._CompiledDecision is the shape the guard relies on.
+@disjoint_base
+class GuardCore:
+    def __init__(
+        self,
+        guard: Any,
+        factory: TicketFactory | AuthTktFactory,
+        *,
+        identity_type: type,
+        result_type: type,
+        anonymous: Any,
+        reasons: Mapping[str, str],
+        ok: str,
+    ) -> None: ...
+    def check_text(self, header: object, peer: object, forwarded: object, now: object) -> Any: ...
+    def check_lines(self, headers: object, client: object, forwarded: object) -> Any: ...
+    def check_raw(self, raw_headers: object, peer: object, forwarded: object) -> Any: ...
+    def check_scope(self, scope: object) -> Any: ...
+    def enter(self, scope: object, scope_key: object, guard_key: object, guard: object) -> Any: ...
