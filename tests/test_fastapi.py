@@ -163,16 +163,39 @@ class Stack:
             self.middleware.guard = guard
 
 
+class _CountingCore:
+    """The compiled decision of a CountingGuard, counting its calls."""
+
+    def __init__(self, guard, core):
+        self.guard, self.core = guard, core
+
+    def __getattr__(self, name):  # enter, check_scope, check_text, check_lines, check_raw
+        method = getattr(self.core, name)
+
+        def counted(*args):
+            result = method(*args)
+            if result is not None:  # None: not a request it decides (a lifespan scope, say)
+                self.guard.checks += 1
+            return result
+
+        return counted
+
+
 class CountingGuard(TicketGuard):
-    """A TicketGuard counting the checks it makes."""
+    """A TicketGuard counting the identifications it makes (by the compiled decision when
+    its factory is compiled, by the Python rules otherwise)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.checks = 0
+        if self._core is not None:
+            self._core = _CountingCore(self, self._core)
+        if self._direct is not None:
+            self._direct = _CountingCore(self, self._direct)
 
-    def _check(self, *args, **kwargs):
+    def _identify_result(self, *args, **kwargs):
         self.checks += 1
-        return super()._check(*args, **kwargs)
+        return super()._identify_result(*args, **kwargs)
 
 
 def placeholder_guard():

@@ -76,10 +76,11 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, cast
 from urllib.parse import quote
 
 from ..exception import TicketDigestError, TicketError, TicketExpired
@@ -693,8 +694,85 @@ def _check_trusted_proxies(trusted_proxies: object) -> tuple[IPNetwork, ...]:
     return tuple(networks)
 
 
-# What a request without a cookie gets where no path is protected (a NamedTuple: immutable).
+# What a request without a cookie gets before protect applies, and one whose Cookie header is
+# over max_cookie_header (NamedTuples: immutable).
 _ANONYMOUS = CheckResult(None, NO_COOKIE)
+_OVERSIZED = CheckResult(None, OVERSIZED_COOKIE)
+
+# The settings the compiled decision copies (TicketGuard.__setattr__ rebuilds it when one changes).
+_CORE_SETTINGS = frozenset(
+    {
+        "_factory",
+        "_clock",
+        "_protect",
+        "bind_ip",
+        "clock_skew",
+        "cookie_name",
+        "lifetime",
+        "max_cookie_header",
+        "max_cookie_length",
+        "reissue_after",
+        "reissue_on_fallback",
+        "trusted_proxies",
+    }
+)
+
+
+def _compiled_decision(guard: TicketGuard) -> _CompiledDecision | None:
+    """The compiled core's ``GuardCore`` for ``guard``: when the factory is exactly that core's
+    ``TicketFactory`` or ``AuthTktFactory`` and every setting is in the range it reads exactly;
+    None otherwise (the Python rules decide: ``TicketGuard._identify_result``)."""
+    factory = getattr(guard, "_factory", None)
+    core = sys.modules.get("ticket_auth._ticketcore")
+    if core is None or type(factory) not in (core.TicketFactory, core.AuthTktFactory):
+        return None
+    try:
+        decision: _CompiledDecision = core.GuardCore(
+            guard,
+            factory,
+            identity_type=Identity,
+            result_type=CheckResult,
+            anonymous=_ANONYMOUS,
+            reasons={name: globals()[name] for name in _CORE_REASONS},
+            ok=OK,
+        )
+    except (AttributeError, TypeError, ValueError, OverflowError):
+        return None
+    return decision
+
+
+_CORE_REASONS = (
+    "NO_COOKIE",
+    "DUPLICATE_COOKIE",
+    "OVERSIZED_COOKIE",
+    "MALFORMED_COOKIE",
+    "MALFORMED_TICKET",
+    "BAD_DIGEST",
+    "EXPIRED",
+    "BAD_CLIENT_ADDRESS",
+    "FUTURE_TICKET",
+)
+
+
+class _CompiledDecision(Protocol):
+    """What the guard and its adapters call on the compiled decision
+    (``ticket_auth._ticketcore.GuardCore``, built by ``_compiled_decision``). Each returns a
+    ``CheckResult`` with status 0 (before ``protect``), or None where the input is not in the
+    form that entry reads (the caller then applies the Python rules)."""
+
+    def check_text(
+        self, header: str | None, peer: str | None, forwarded: str | None, now: float | None
+    ) -> CheckResult: ...
+
+    def check_lines(self, headers: Any, client: Any, forwarded: str | None) -> CheckResult | None: ...
+
+    def check_raw(self, raw_headers: Any, peer: str | None, forwarded: str | None) -> CheckResult | None: ...
+
+    def check_scope(self, scope: Any) -> CheckResult | None: ...
+
+    def enter(
+        self, scope: Any, scope_key: str, guard_key: str, guard: TicketGuard
+    ) -> dict[str, Any] | CheckResult | None: ...
 
 
 class TicketGuard:
@@ -751,6 +829,8 @@ class TicketGuard:
         "_attributes",
         "_authtkt",
         "_clock",
+        "_core",
+        "_direct",
         "_expire_attributes",
         "_factory",
         "_origins",
@@ -771,6 +851,9 @@ class TicketGuard:
         "reissue_on_fallback",
         "trusted_proxies",
     )
+
+    _core: _CompiledDecision | None  # the compiled decision, or None: the Python rules
+    _direct: _CompiledDecision | None  # _core when it decides whole requests (_set_core)
 
     def __init__(
         self,
@@ -850,6 +933,23 @@ class TicketGuard:
         max_age_part = [f"Max-Age={max_age}"] if max_age is not None else []
         self._attributes = "; ".join(["", *attributes, *max_age_part, *tail])
         self._expire_attributes = "; ".join(["", *attributes, "Max-Age=0", f"Expires={_EXPIRED_DATE}", *tail])
+        self._set_core()
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # The compiled decision holds a copy of the settings it reads: a setting assigned after
+        # construction (the factory, to rotate secrets, or any other) rebuilds it.
+        object.__setattr__(self, name, value)
+        if name in _CORE_SETTINGS and hasattr(self, "_core"):
+            self._set_core()
+
+    def _set_core(self) -> None:
+        """Build the compiled decision (``_core``), and ``_direct``: the same when it decides the
+        whole request on its own (nothing protected, no forwarded header to read), for the
+        adapters' shortest path; None otherwise."""
+        core = _compiled_decision(self)
+        object.__setattr__(self, "_core", core)
+        direct = core if not self._protect and not (self.bind_ip and self.trusted_proxies) else None
+        object.__setattr__(self, "_direct", direct)
 
     @property
     def factory(self) -> Factory:
@@ -1055,28 +1155,62 @@ class TicketGuard:
         now: float | None = None,
     ) -> CheckResult:
         """``check`` with positional arguments: what the adapters call for every request."""
-        if cookie_header:
+        core = self._core
+        if core is not None:
+            result = core.check_text(cookie_header, peer, forwarded, now)
+        elif cookie_header:
             if len(cookie_header) > self.max_cookie_header:
-                identity, reason, set_cookie = None, OVERSIZED_COOKIE, None
+                result = _OVERSIZED
             else:
                 if now is None:
                     now = self._clock()
-                identity, reason, set_cookie = self._identify(cookie_header, peer, forwarded, now)
-        elif not self._protect:
-            return _ANONYMOUS  # no cookie, nothing protected: the same (immutable) answer
+                result = _new_tuple(
+                    CheckResult, (*self._identify(cookie_header, peer, forwarded, now), 0, None)
+                )
         else:
-            identity, reason, set_cookie = None, NO_COOKIE, None
-        required = self.required_tokens(path) if self._protect else None
+            result = _ANONYMOUS
+        if not self._protect:
+            return result
+        return self._decide(result, path, target)
+
+    def _identify_result(
+        self, cookie_header: str | None, peer: str | None, forwarded: str | None, now: float | None
+    ) -> CheckResult:
+        """Who the request is, before ``protect`` applies: a ``CheckResult`` with status 0.
+
+        These are the rules; the compiled decision (``_core``, ``ticket_auth._ticketcore.GuardCore``)
+        applies the same ones to the header bytes, and hands here what it does not read itself.
+        """
+        if not cookie_header:
+            return _ANONYMOUS
+        if len(cookie_header) > self.max_cookie_header:
+            return _OVERSIZED
+        if now is None:
+            now = self._clock()
+        return _new_tuple(CheckResult, (*self._identify(cookie_header, peer, forwarded, now), 0, None))
+
+    def _decide(self, result: CheckResult, path: str, target: str | None) -> CheckResult:
+        """``result`` (status 0) once the protection of ``path`` applies: the same result, a
+        refusal of an anonymous request (401 or 303), or 403 for a missing token."""
+        required = self.required_tokens(path)
         if required is None:
-            return _new_tuple(CheckResult, (identity, reason, set_cookie, 0, None))
+            return result
+        identity = result[0]
         if identity is None:
             status, location = self._deny(target)
-            return CheckResult(None, reason, None, status, location)
+            return CheckResult(None, result[1], None, status, location)
         if not set(required) <= set(identity.tokens):
             # Logged in but not allowed: 403 even with login_url (logging in again would not help,
             # and a login page that sends the user back would loop).
-            return CheckResult(identity, MISSING_TOKEN, set_cookie, 403, None)
-        return CheckResult(identity, reason, set_cookie)
+            return CheckResult(identity, MISSING_TOKEN, result[2], 403, None)
+        return result
+
+    def _client_text(self, peer: str | None, forwarded: str | None) -> str | None:
+        """The client address a ticket is bound to, as text (None: unknown)."""
+        if forwarded is None or not self.trusted_proxies:
+            return _peer_text(peer) if peer else None  # the common case, cached
+        address = self.client_address(peer, forwarded)
+        return _ip_text(address) if address is not None else None
 
     def _identify(
         self, cookie_header: str, peer: str | None, forwarded: str | None, now: float
@@ -1097,11 +1231,7 @@ class TicketGuard:
             return None, MALFORMED_COOKIE, None
         client_ip = None
         if self.bind_ip:
-            if forwarded is None or not self.trusted_proxies:
-                client_ip = _peer_text(peer) if peer else None  # the common case, cached
-            else:
-                address = self.client_address(peer, forwarded)
-                client_ip = _ip_text(address) if address is not None else None
+            client_ip = self._client_text(peer, forwarded)
             if client_ip is None:
                 return None, BAD_CLIENT_ADDRESS, None
         try:

@@ -98,47 +98,38 @@ def add_normalized(paths: list[str]) -> None:
                 paths.append(collapsed)
 
 
-def check_paths(
-    guard: TicketGuard,
-    cookie_header: str | None,
-    paths: list[str],
-    target: str | None,
-    peer: str | None,
-    forwarded: str | None,
-) -> CheckResult:
+def check_paths(guard: TicketGuard, result: CheckResult, paths: list[str], target: str | None) -> CheckResult:
     """The policy's decision when the request must satisfy the protection of every path in
     ``paths`` (at least one).
 
-    One candidate: one check. Several: the check runs on the candidate whose required tokens
-    include every other candidate's; when no candidate's do (two prefixes asking for
-    different tokens), it runs on each protected candidate in turn and the first refusal
-    stands.
+    Who the request is does not depend on the path: ``result`` (the guard's identification,
+    status 0) is decided against the candidate whose required tokens include every other
+    candidate's; when no candidate's do (two prefixes asking for different tokens), against
+    each protected candidate in turn, and the first refusal stands.
 
     Args:
         guard: the policy.
-        cookie_header: the request's Cookie header (Latin-1 text), or None.
+        result: the identification, ``TicketGuard._identify_result`` or the compiled decision.
         paths: the candidate paths, the full request path first.
         target: the percent-encoded path and query for the back link, or None.
-        peer: the connection's peer address, or None.
-        forwarded: the forwarded header's value, or None.
 
     Returns:
         The ``CheckResult`` for the strictest requirement.
     """
     if len(paths) == 1:
-        return guard._check(cookie_header, paths[0], target, peer, forwarded)
+        return guard._decide(result, paths[0], target)
     protected: list[tuple[str, frozenset[str]]] = []
     for path in paths:
         required = guard.required_tokens(path)
         if required is not None:
             protected.append((path, frozenset(required)))
     if not protected:
-        return guard._check(cookie_header, paths[0], target, peer, forwarded)
+        return result
     for path, tokens in protected:
         if all(tokens >= other for _, other in protected):
-            return guard._check(cookie_header, path, target, peer, forwarded)
+            return guard._decide(result, path, target)
     for path, _ in protected[:-1]:
-        result = guard._check(cookie_header, path, target, peer, forwarded)
-        if result.status:
-            return result
-    return guard._check(cookie_header, protected[-1][0], target, peer, forwarded)
+        decided = guard._decide(result, path, target)
+        if decided.status:
+            return decided
+    return guard._decide(result, protected[-1][0], target)

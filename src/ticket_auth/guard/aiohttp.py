@@ -145,21 +145,30 @@ def check_request(guard: TicketGuard, request: web.Request) -> CheckResult:
     Returns:
         The ``CheckResult``.
     """
-    cookie = _cookie_header(request, guard.max_cookie_header)
-    target = request.raw_path if guard.login_url is not None else None
-    peer = request.remote if guard.bind_ip else None  # the guard reads the peer only to bind tickets
-    forwarded = _forwarded(request, guard) if guard.bind_ip else None
+    peer = forwarded = None
+    if guard.bind_ip:  # the guard reads the client's address only to bind tickets
+        peer = request.remote
+        forwarded = _forwarded(request, guard)
+    core = guard._core
+    result = None
+    if core is not None:  # the compiled decision reads the Cookie lines from the raw headers
+        result = core.check_raw(request.raw_headers, peer, forwarded)
+    if result is None:
+        result = guard._identify_result(
+            _cookie_header(request, guard.max_cookie_header), peer, forwarded, None
+        )
     if not guard.protects_paths:
-        return guard._check(cookie, "/", target, peer, forwarded)
+        return result
+    target = request.raw_path if guard.login_url is not None else None
     path = request.path  # yarl parses it: only when needed
     prefix = _mount_prefix(request)
     if not prefix and "//" not in path and "/." not in path and path[:1] == "/":
-        return guard._check(cookie, path, target, peer, forwarded)  # one candidate: the usual case
+        return guard._decide(result, path, target)  # one candidate: the usual case
     paths = [path]
     if prefix:
         add_mounted(paths, path, prefix)
     add_normalized(paths)
-    return check_paths(guard, cookie, paths, target, peer, forwarded)
+    return check_paths(guard, result, paths, target)
 
 
 def _is_websocket(request: web.Request) -> bool:

@@ -127,34 +127,11 @@ def check_scope(guard: TicketGuard, scope: Scope, *, mounted_at: tuple[str, ...]
     Returns:
         The ``CheckResult``.
     """
-    if guard.trusted_proxies:
-        cookie, forwarded = _headers(scope, guard)
-    else:  # the usual case: only the Cookie line(s), joined as _headers joins them
-        forwarded = None
-        total = 0
-        first: bytes | None = None
-        more: list[bytes] | None = None
-        for name, value in scope.get("headers", ()):
-            if name == b"cookie":
-                if first is None:
-                    first = value
-                elif more is None:
-                    more = [first, value]
-                    total = len(first) + len(value) + 2
-                else:
-                    more.append(value)
-                    total += len(value) + 2
-                    if total > guard.max_cookie_header:
-                        break
-        if more is not None:
-            cookie = b"; ".join(more).decode("latin-1")
-        else:
-            cookie = first.decode("latin-1") if first is not None else None
+    result = _identify_scope(guard, scope)
+    if not guard.protects_paths:
+        return result
     path: str = scope.get("path", "/")
     target = _target(scope) if guard.login_url is not None else None
-    peer = _peer(scope) if guard.bind_ip else None  # the guard reads the peer only to bind tickets
-    if not guard.protects_paths:
-        return guard._check(cookie, path, target, peer, forwarded)
     paths = [path]
     root_path = scope.get("root_path")
     if root_path:
@@ -162,7 +139,45 @@ def check_scope(guard: TicketGuard, scope: Scope, *, mounted_at: tuple[str, ...]
     for prefix in mounted_at:
         add_mounted(paths, path, prefix)
     add_normalized(paths)
-    return check_paths(guard, cookie, paths, target, peer, forwarded)
+    return check_paths(guard, result, paths, target)
+
+
+def _identify_scope(guard: TicketGuard, scope: Scope) -> CheckResult:
+    """Who the connection is (status 0, before ``protect``): the compiled decision on the
+    scope's header list when the guard has one, the Python rules otherwise."""
+    forwarded = None
+    if guard.bind_ip and guard.trusted_proxies:
+        forwarded = _headers(scope, guard)[1]
+    core = guard._core
+    if core is not None:
+        result: CheckResult | None = core.check_lines(
+            scope.get("headers", ()), scope.get("client"), forwarded
+        )
+        if result is not None:
+            return result
+    # The usual case: only the Cookie line(s), joined as _headers joins them.
+    total = 0
+    first: bytes | None = None
+    more: list[bytes] | None = None
+    for name, value in scope.get("headers", ()):
+        if name == b"cookie":
+            if first is None:
+                first = value
+            elif more is None:
+                more = [first, value]
+                total = len(first) + len(value) + 2
+            else:
+                more.append(value)
+                total += len(value) + 2
+                if total > guard.max_cookie_header:
+                    break
+    cookie: str | None
+    if more is not None:
+        cookie = b"; ".join(more).decode("latin-1")
+    else:
+        cookie = first.decode("latin-1") if first is not None else None
+    peer = _peer(scope) if guard.bind_ip else None  # the guard reads the peer only to bind tickets
+    return guard._identify_result(cookie, peer, forwarded, None)
 
 
 def _note_transport(guard: TicketGuard, scope: Scope) -> None:
@@ -261,18 +276,31 @@ class TicketAuthMiddleware:
             receive: the ASGI receive callable.
             send: the ASGI send callable.
         """
+        guard = self._guard
+        direct = guard._direct
+        result: CheckResult | None = None
+        if direct is not None:
+            # The shortest path, for a guard whose compiled decision decides the whole request
+            # (TicketGuard._set_core): an HTTP request that simply goes on gets its scope, the
+            # decision stored in it, from one call.
+            entered = direct.enter(scope, SCOPE_KEY, GUARD_KEY, guard)
+            if isinstance(entered, dict):
+                await self.app(entered, receive, send)
+                return
+            result = entered  # a decision with a reissued cookie, or None (not an HTTP scope)
         kind = scope["type"]
         if kind != "http" and kind != "websocket":
             await self.app(scope, receive, send)
             return
-        guard = self._guard
         if kind == "websocket" and not guard.origin_allowed(
             _header(scope, b"origin"), _header(scope, b"host")
         ):
             await _refuse_websocket(receive, send)
             return
         mounted = self._mounted
-        if mounted:
+        if result is not None:
+            pass  # decided above (nothing protected: the mounts do not matter)
+        elif mounted:
             prefixes = tuple(p for app in mounted if (p := getattr(app, "root_path", None)))
             result = check_scope(guard, scope, mounted_at=prefixes)
         else:

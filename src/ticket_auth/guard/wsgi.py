@@ -94,13 +94,20 @@ def check_environ(guard: TicketGuard, environ: Environ) -> CheckResult:
     Returns:
         The ``CheckResult``.
     """
-    forwarded = environ.get(_forwarded_key(guard)) if guard.trusted_proxies else None
     cookie = environ.get("HTTP_COOKIE")
-    target = _target(environ) if guard.login_url is not None else None
-    peer = environ.get("REMOTE_ADDR") if guard.bind_ip else None  # read only to bind tickets
+    peer = forwarded = None
+    if guard.bind_ip:  # the guard reads the client's address only to bind tickets
+        peer = environ.get("REMOTE_ADDR")
+        forwarded = environ.get(_forwarded_key(guard)) if guard.trusted_proxies else None
+    core = guard._core
+    if core is not None:  # the compiled decision reads HTTP_COOKIE's characters as bytes
+        result = core.check_text(cookie, peer, forwarded, None)
+    else:
+        result = guard._identify_result(cookie, peer, forwarded, None)
     if not guard.protects_paths:
-        return guard._check(cookie, "/", target, peer, forwarded)
-    return check_paths(guard, cookie, _paths(environ), target, peer, forwarded)
+        return result
+    target = _target(environ) if guard.login_url is not None else None
+    return check_paths(guard, result, _paths(environ), target)
 
 
 def _note_transport(guard: TicketGuard, environ: Environ) -> None:
