@@ -41,6 +41,7 @@ the whole run stops starting rounds after ``--max-seconds``, and each server exi
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import shutil
@@ -369,8 +370,23 @@ def in_process(configs, repeats, requests):
                     assert not any(k == b"set-cookie" for k, _ in sent[0]["headers"]), "reissued?"
                     assert kind == "no cookie" or bare.guard.check(cookies[0], peer=HOST).reason == "ok"
                 loops[config, kind] = (target, the_scope, send, sent)
+            if config.startswith("asgi-guard-"):
+                # The codec alone on the same ticket: what the middleware's cost is measured against.
+                from ticket_auth.guard import _decode_cookie_value
+
+                ticket = _decode_cookie_value(cookies[0].split("=", 1)[1])
+                validate = functools.partial(bare.guard.factory.validate, ticket, HOST)
+                validate()
+                loops[config, "validate"] = validate
         results = {key: [] for key in loops}
-        for _, (key, (target, the_scope, send, sent)) in itertools.product(range(repeats), loops.items()):
+        for _, (key, entry) in itertools.product(range(repeats), loops.items()):
+            if key[1] == "validate":
+                t0 = time.perf_counter()
+                for _ in range(requests):
+                    entry()
+                results[key].append((time.perf_counter() - t0) / requests * 1e6)
+                continue
+            target, the_scope, send, sent = entry
             sent.clear()
             t0 = time.perf_counter()
             for _ in range(requests):
@@ -397,8 +413,15 @@ def print_in_process(figures, repeats, requests):
             if k != kind:
                 continue
             best, median = min(values), statistics.median(values)
-            extra = f"  ({best - min(base):+.1f} / {median - statistics.median(base):+.1f} vs asgi-none)"
+            extra = f"  ({best - min(base):+.2f} / {median - statistics.median(base):+.2f} vs asgi-none)"
+            codec = figures.get((config, "validate"))
+            if codec and base and kind == "middleware":
+                extra += f"  = {(best - min(base)) / min(codec):.2f} x validate"
             print(f"  {config:<24}{best:>7.2f}{median:>8.2f} us/request{extra if base else ''}")
+    print("validate alone (the same ticket and client address, the guard's factory):")
+    for (config, k), values in figures.items():
+        if k == "validate":
+            print(f"  {config:<24}{min(values):>7.2f}{statistics.median(values):>8.2f} us/call")
 
 
 def parse_args(argv):

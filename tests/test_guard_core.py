@@ -266,6 +266,12 @@ def test_asgi_and_aiohttp_lines_agree(core, data):
         assert subject._core.check_lines(headers, client, forwarded) == want
         mixed_case = tuple((name.title(), value) for name, value in headers)
         assert subject._core.check_raw(mixed_case, peer, forwarded) == want
+        # The aiohttp middleware's shortest path: the same, but a request with an Upgrade
+        # header is left to the middleware (its websocket Origin check comes first).
+        assert subject._core.check_plain_raw(mixed_case, peer) == expected(reference, lines, peer, None, None)
+        upgrade = (*mixed_case, (b"UpGrade", b"websocket"))
+        assert subject._core.check_plain_raw(upgrade, peer) is None
+        assert subject._core.check_raw(upgrade, peer, forwarded) == want
 
 
 @SETTINGS
@@ -426,3 +432,23 @@ def test_networks_match_as_ipaddress_does(core):
             assert got == ref.check(cookie, peer=peer, forwarded="192.0.2.1", now=NOW)
             trusted = ipaddress.ip_address(peer) in ipaddress.ip_network(network, strict=False)
             assert (got.reason == "ok") == trusted
+
+
+def test_plain_raw_leaves_every_upgrade_to_the_middleware(core):
+    """The aiohttp middleware's shortest path answers no websocket handshake, wherever the
+    Upgrade header is: after an oversized Cookie header (found by the property test above:
+    the oversized answer came first, and the Origin check would have been skipped), after
+    more Cookie lines than the compiled decision reads, first."""
+    guard = TicketGuard(core.TicketFactory(SECRET), secure=False, max_cookie_header=64)
+    if guard._direct is None:
+        assert core.name == "pure"
+        return
+    big = (b"Cookie", b"a=" + b"x" * 100)
+    many = tuple((b"cookie", b"n%d=1" % i) for i in range(40))
+    for raw in (
+        (big, (b"Upgrade", b"websocket")),
+        (*many, (b"upgrade", b"WebSocket")),
+        ((b"UPGRADE", b"h2c"), big),
+    ):
+        assert guard._direct.check_plain_raw(raw, "127.0.0.1") is None
+    assert guard._direct.check_plain_raw((big,), "127.0.0.1").reason == "oversized cookie"

@@ -111,6 +111,13 @@ cdef int _find_cookie(const Line* lines, Py_ssize_t count, const unsigned char* 
     return found
 
 
+cdef inline bint _is_upgrade(const unsigned char* name) noexcept nogil:
+    """name[:7] is "upgrade" in any case."""
+    return ((name[0] | 0x20) == c'u' and (name[1] | 0x20) == c'p' and (name[2] | 0x20) == c'g'
+            and (name[3] | 0x20) == c'r' and (name[4] | 0x20) == c'a' and (name[5] | 0x20) == c'd'
+            and (name[6] | 0x20) == c'e')
+
+
 cdef enum:
     VALUE_MALFORMED = 0
     VALUE_ASCII = 1              # the ticket is ASCII
@@ -361,7 +368,7 @@ cdef class GuardCore:
             peer = client[0]
             if type(peer) is not str:
                 peer = str(peer)
-        return self._lines(headers, False, peer, forwarded)
+        return self._lines(headers, False, peer, forwarded, False)
 
     def enter(self, scope, scope_key, guard_key, guard):
         """The ASGI middleware's shortest path, for a guard whose compiled decision decides the
@@ -415,7 +422,7 @@ cdef class GuardCore:
                 peer = client[0]
                 if type(peer) is not str:
                     peer = str(peer)
-        return self._lines(headers, False, peer, None)
+        return self._lines(headers, False, peer, None, False)
 
     def check_raw(self, raw_headers, peer, forwarded):
         """The decision for aiohttp's ``request.raw_headers`` (a tuple of (name, value) bytes
@@ -431,16 +438,34 @@ cdef class GuardCore:
         """
         if type(raw_headers) is not tuple and type(raw_headers) is not list:
             return None
-        return self._lines(raw_headers, True, peer, forwarded)
+        return self._lines(raw_headers, True, peer, forwarded, False)
+
+    def check_plain_raw(self, raw_headers, peer):
+        """``check_raw`` for the aiohttp middleware's shortest path (a guard whose compiled
+        decision decides the whole request): None also when the request has an ``Upgrade``
+        header (a websocket handshake, whose ``Origin`` the middleware checks first).
+
+        Args:
+            raw_headers: ``request.raw_headers``.
+            peer: ``request.remote`` (read only with ``bind_ip``).
+
+        Returns:
+            A ``CheckResult`` with status 0, or None.
+        """
+        if type(raw_headers) is not tuple and type(raw_headers) is not list:
+            return None
+        return self._lines(raw_headers, True, peer, None, True)
 
     # -- the decision ----------------------------------------------------------------------
 
-    cdef object _lines(self, object headers, bint any_case, object peer, object forwarded):
-        """The Cookie lines of a header list, each held (a strong reference) while read."""
+    cdef object _lines(self, object headers, bint any_case, object peer, object forwarded, bint no_upgrade):
+        """The Cookie lines of a header list, each held (a strong reference) while read;
+        None for a list not of bytes pairs, or (``no_upgrade``) with an ``Upgrade`` header."""
         cdef Line lines[MAX_LINES]
         cdef PyObject* held[MAX_LINES]
         cdef Py_ssize_t count = 0, total = -2, i
         cdef const unsigned char* name
+        cdef bint oversized = False
         try:                             # held[:count] is set; nothing else is read
             for item in headers:
                 if type(item) is not tuple or PyTuple_GET_SIZE(item) != 2:
@@ -449,14 +474,18 @@ cdef class GuardCore:
                 value = <object>PyTuple_GET_ITEM(item, 1)
                 if type(key) is not bytes or type(value) is not bytes:
                     return None
-                if PyBytes_GET_SIZE(key) != 6:
-                    continue
                 name = <const unsigned char*>PyBytes_AS_STRING(key)
+                if PyBytes_GET_SIZE(key) != 6:
+                    if no_upgrade and PyBytes_GET_SIZE(key) == 7 and _is_upgrade(name):
+                        return None
+                    continue
                 if any_case:
                     if not ((name[0] | 0x20) == c'c' and (name[1] | 0x20) == c'o' and (name[2] | 0x20) == c'o'
                             and (name[3] | 0x20) == c'k' and (name[4] | 0x20) == c'i' and (name[5] | 0x20) == c'e'):
                         continue
                 elif memcmp(name, b"cookie", 6) != 0:
+                    continue
+                if oversized:                # only an Upgrade header can change the answer now
                     continue
                 if count == MAX_LINES:
                     return None          # the Python rules read this many lines
@@ -467,7 +496,11 @@ cdef class GuardCore:
                 total += lines[count].n + 2
                 count += 1
                 if total > self._max_header:
-                    return self._refusals[R_OVERSIZED]
+                    if not no_upgrade:
+                        return self._refusals[R_OVERSIZED]
+                    oversized = True     # refused, once no Upgrade header follows
+            if oversized:
+                return self._refusals[R_OVERSIZED]
             if count == 0 or total <= 0:     # no line, or one empty line: no cookie
                 return self._anonymous
             return self._decide(lines, count, None, peer, forwarded, None)
