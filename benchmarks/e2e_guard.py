@@ -147,7 +147,14 @@ def serve_asgi(config, lifetime):
     sock.bind((HOST, 0))
     print(f"PORT {sock.getsockname()[1]}", flush=True)
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", proxy_headers=False)
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            proxy_headers=False,
+            http=os.environ.get("E2E_UVICORN_HTTP", "auto"),
+        )
     )
 
     def stop():
@@ -440,7 +447,16 @@ def parse_args(argv):
     )
     parser.add_argument("--max-seconds", type=float, default=400, help="start no wrk run after this")
     parser.add_argument("--server-lifetime", type=float, default=600, help="a server exits after this")
+    parser.add_argument(
+        "--uvicorn-http",
+        choices=("auto", "httptools", "h11"),
+        default="auto",
+        help="uvicorn's HTTP parser (auto: httptools when installed, as uvicorn[standard] deploys it)",
+    )
     parser.add_argument("--json", metavar="OUT", help="also write the results as JSON")
+    parser.add_argument(
+        "--png", metavar="OUT", help="also draw the server CPU per request as a bar chart (needs matplotlib)"
+    )
     parser.add_argument("--smoke", action="store_true", help="1 s, 1 round, 8 connections, no warm-up")
     parser.add_argument(
         "--in-process",
@@ -478,9 +494,12 @@ def main(argv=None):
     if unknown:
         sys.exit(f"unknown configurations: {', '.join(sorted(unknown))}")
     pin = _pinning(args)
+    os.environ["E2E_UVICORN_HTTP"] = args.uvicorn_http  # read by the uvicorn servers (subprocesses)
+    stack = _stack(args.uvicorn_http)
     print(
         f"e2e guard: wrk -t1 -c{args.concurrency} -d{args.duration}s on {HOST}, {args.rounds} round(s), "
-        + (f"servers on CPU {pin[0]}, wrk on CPU {pin[1]} (taskset)" if pin else "no CPU pinning"),
+        + (f"servers on CPU {pin[0]}, wrk on CPU {pin[1]} (taskset)" if pin else "no CPU pinning")
+        + f"; {stack}",
         flush=True,
     )
     servers = []
@@ -533,13 +552,108 @@ def main(argv=None):
                     "cpu_us_per_request_rounds": cpu_rounds,
                     "cpu_summary": cpu_summary,
                     "python": sys.version.split()[0],
+                    "stack": stack,
                 },
                 indent=2,
             )
             + "\n",
             encoding="utf-8",
         )
+    if args.png:
+        draw(configs, cpu_summary, args.png, stack)
     return 0
+
+
+def _stack(uvicorn_http):
+    """The servers' software, as the run uses it: uvicorn's parser and event loop, aiohttp's
+    parser (its C extensions or pure Python), the versions."""
+    import importlib.metadata as md
+    import importlib.util
+
+    def version(name):
+        try:
+            return md.version(name)
+        except md.PackageNotFoundError:
+            return "not installed"
+
+    http = uvicorn_http
+    if http == "auto":
+        http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    try:
+        from aiohttp import http_parser
+
+        aiohttp_parser = (
+            "C parser" if http_parser.HttpRequestParser is not http_parser.HttpRequestParserPy else "pure"
+        )
+    except ImportError:
+        aiohttp_parser = "not installed"
+    return (
+        f"uvicorn {version('uvicorn')} ({http}, {loop}), starlette {version('starlette')}, "
+        f"aiohttp {version('aiohttp')} ({aiohttp_parser}), CPython {sys.version.split()[0]}"
+    )
+
+
+LABELS = {
+    "asgi-none": "no authentication",
+    "asgi-none-cookie": "no authentication, cookie sent",
+    "asgi-guard-compiled": "ticket_auth guard, compiled",
+    "asgi-guard-pure": "ticket_auth guard, pure",
+    "asgi-session": "Starlette SessionMiddleware",
+    "aiohttp-none": "no authentication",
+    "aiohttp-none-cookie": "no authentication, cookie sent",
+    "aiohttp-middleware": "an empty middleware",
+    "aiohttp-guard-compiled": "ticket_auth guard, compiled",
+    "aiohttp-guard-pure": "ticket_auth guard, pure",
+    "aiohttp_auth": "aiohttp_auth on ticket_auth 0.1.4",
+}
+
+
+def draw(configs, cpu_summary, path, stack):
+    """A horizontal bar chart of the server's CPU microseconds per request (median over the
+    rounds), one panel per server, each bar labelled with no authentication's CPU over its own
+    (the throughput a server with a CPU to itself would keep)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [
+        (title, [c for c in configs if c in group and c in cpu_summary])
+        for title, group in (("uvicorn + Starlette", ASGI), ("aiohttp", AIOHTTP))
+    ]
+    panels = [(title, rows) for title, rows in panels if rows]
+    height = sum(len(rows) for _, rows in panels) * 0.42 + 1.4 * len(panels)
+    fig, axes = plt.subplots(
+        len(panels),
+        1,
+        figsize=(8, height),
+        squeeze=False,
+        gridspec_kw={"height_ratios": [len(rows) for _, rows in panels]},
+    )
+    for ax, (title, rows) in zip(axes[:, 0], panels, strict=True):
+        none = cpu_summary.get(_baseline(rows[0]))
+        values = [cpu_summary[c]["median_us"] for c in rows]
+        colors = [
+            "#1f77b4" if "guard-compiled" in c else "#9ecae1" if "guard" in c else "#bbbbbb" for c in rows
+        ]
+        ax.barh(range(len(rows)), values, color=colors)
+        ax.set_yticks(range(len(rows)), [LABELS.get(c, c) for c in rows])
+        ax.invert_yaxis()
+        for i, (config, value) in enumerate(zip(rows, values, strict=True)):
+            note = f"{value:.1f} µs"
+            if none and config != _baseline(config):
+                note += f"  ({none['median_us'] / value:.0%})"
+            ax.text(value, i, " " + note, va="center", fontsize=8)
+        ax.set_xlim(0, max(values) * 1.35)
+        ax.set_title(title, fontsize=10, loc="left")
+        ax.set_xlabel(
+            "server CPU µs per request (median over rounds); in brackets: no authentication's ÷ this"
+        )
+    fig.suptitle(stack, fontsize=7, y=0.995)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"chart written to {path}")
 
 
 def _pinning(args):

@@ -24,7 +24,7 @@ from _guard_helpers import NEW_SECRET, SECRET
 from test_guard_cookie_scan import TEXT, TRICKY, headers
 from ticket_auth import _ticketcore_py as pure
 from ticket_auth.guard import TicketGuard
-from ticket_auth.guard.asgi import GUARD_KEY, SCOPE_KEY, _identify_scope
+from ticket_auth.guard.asgi import GUARD_KEY, SCOPE_KEY, _identify_scope, _protected, check_scope
 
 NOW = 1_780_000_000.25
 USER_IDS = st.one_of(
@@ -128,6 +128,9 @@ def build(module, config, cls=TicketGuard):
             SECRET, "sha256", fallback_secrets=fallback, timeout=config["lifetime"]
         )
     options = {key: value for key, value in config.items() if key not in ("kind", "fallback")}
+    options.setdefault(
+        "login_url", "/login" if config.get("protect") and len(config["protect"]) > 1 else None
+    )
     return cls(factory, secure=False, clock=lambda: NOW, **options)
 
 
@@ -274,34 +277,66 @@ def test_asgi_and_aiohttp_lines_agree(core, data):
         assert subject._core.check_raw(upgrade, peer, forwarded) == want
 
 
+PROTECTS = st.sampled_from(
+    [None, {"/admin/": ("admin",)}, {"/": (), "/x/": ("staff",), "/x/y": ("admin", "staff")}]
+)
+PATHS = st.sampled_from(
+    [
+        "/",
+        "/admin",
+        "/admin/",
+        "/admin/x",
+        "/administrator",
+        "//admin/",
+        "/./admin/",
+        "/x/../admin/",
+        "admin",
+        "",
+        "/ADMIN/",
+        "/x",
+        "/x/y",
+        "/x/yz",
+        "/x/y/z",
+        "/é/admin/",
+    ]
+)
+
+
 @SETTINGS
 @given(data=st.data())
 def test_enter_agrees(core, data):
-    """The ASGI middleware's shortest path: the scope it hands on carries the decision the
-    Python rules make; a reissue comes back as the decision itself."""
+    """The ASGI middleware's shortest path (protect included): the scope it hands on carries
+    the decision the Python adapter makes; any other answer is the identification, which the
+    adapter's protect rules then turn into that same decision."""
     config = data.draw(configurations())
     config["trusted_proxies"] = ()
+    config["protect"] = data.draw(PROTECTS)
     subject, reference = pair(core, config)
     lines, peer, _, now = data.draw(requests(config))
     raw = latin_1(lines)
     assume(raw is not None)
     subject._clock = reference._clock = lambda: now
-    if subject._direct is None:
-        assert core.name == "pure"
-        return
     scope = {
         "type": "http",
+        "path": data.draw(PATHS),
+        "root_path": data.draw(st.sampled_from(["", "", "/api", None])),
         "headers": [(b"cookie", line) for line in raw],
         "client": (peer, 1) if peer else None,
     }
+    want = check_scope(reference, scope)
+    event(f"{want.reason} {want.status}")
+    if subject._direct is None:
+        assert core.name == "pure"
+        assert check_scope(subject, scope) == want
+        return
     entered = subject._direct.enter(scope, SCOPE_KEY, GUARD_KEY, subject)
-    want = expected(reference, lines, peer if config["bind_ip"] else None, None, None)
-    if want.set_cookie is None:
-        assert type(entered) is dict and entered is not scope
+    if type(entered) is dict:
+        assert entered is not scope and SCOPE_KEY not in scope
         assert entered[SCOPE_KEY] == want and entered[GUARD_KEY] is subject
-        assert SCOPE_KEY not in scope
+        assert (want.status, want.set_cookie) == (0, None)
     else:
-        assert entered == want
+        assert entered == _identify_scope(reference, scope)
+        assert _protected(subject, scope, entered, ()) == want
     assert subject._direct.enter({**scope, "type": "websocket"}, SCOPE_KEY, GUARD_KEY, subject) is None
     assert subject._direct.enter({**scope, "type": "lifespan"}, SCOPE_KEY, GUARD_KEY, subject) is None
 
@@ -452,3 +487,81 @@ def test_plain_raw_leaves_every_upgrade_to_the_middleware(core):
     ):
         assert guard._direct.check_plain_raw(raw, "127.0.0.1") is None
     assert guard._direct.check_plain_raw((big,), "127.0.0.1").reason == "oversized cookie"
+
+
+@pytest.mark.parametrize("bind_ip", [False, True])
+def test_middlewares_shortest_paths_apply_protect(core, bind_ip):
+    """The ASGI and aiohttp middlewares' one-call paths still apply ``protect``: no cookie on a
+    protected path is a 401, a ticket without the token a 403, the right ticket goes on; the
+    open path goes on anonymous. (A first version of the aiohttp path skipped protect; the
+    real-server sweep caught it. This is the quick-tier check.)"""
+    import asyncio
+
+    from ticket_auth.guard.asgi import TicketAuthMiddleware as AsgiMiddleware
+
+    guard = TicketGuard(
+        core.TicketFactory(SECRET),
+        secure=False,
+        bind_ip=bind_ip,
+        protect={"/admin/": ("admin",)},
+        clock=lambda: NOW,
+    )
+    admin = guard.remember("ann", ("admin",), peer="127.0.0.1", now=NOW - 5).split(";", 1)[0].encode()
+    staff = guard.remember("sam", ("staff",), peer="127.0.0.1", now=NOW - 5).split(";", 1)[0].encode()
+    cases = [
+        ("/admin/x", None, 401),
+        ("/admin/x", staff, 403),
+        ("/admin/x", admin, 200),
+        ("/open", None, 200),
+    ]
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def asgi_status(path, cookie):
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+
+        async def receive():
+            return {"type": "http.request", "body": b""}
+
+        headers = [(b"host", b"example.com")] + ([(b"cookie", cookie)] if cookie else [])
+        scope = {
+            "type": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "root_path": "",
+            "query_string": b"",
+            "headers": headers,
+            "client": ("127.0.0.1", 1),
+        }
+        await AsgiMiddleware(app, guard)(scope, receive, send)
+        return sent[0]["status"]
+
+    for path, cookie, status in cases:
+        assert asyncio.run(asgi_status(path, cookie)) == status, (path, cookie)
+    aiohttp_test_utils = pytest.importorskip("aiohttp.test_utils")
+    from aiohttp import web
+
+    from ticket_auth.guard.aiohttp import TicketAuthMiddleware as AiohttpMiddleware
+
+    class Transport:
+        def get_extra_info(self, name, default=None):
+            return ("127.0.0.1", 1) if name == "peername" else default
+
+        def is_closing(self):
+            return False
+
+    async def handler(request):
+        return web.Response(status=200)
+
+    async def aiohttp_status(path, cookie):
+        headers = {"Host": "example.com", **({"Cookie": cookie.decode()} if cookie else {})}
+        request = aiohttp_test_utils.make_mocked_request("GET", path, headers=headers, transport=Transport())
+        return (await AiohttpMiddleware(guard)(request, handler)).status
+
+    for path, cookie, status in cases:
+        assert asyncio.run(aiohttp_status(path, cookie)) == status, (path, cookie)

@@ -148,7 +148,9 @@ def test_aiohttp_hands_the_policy_latin_1():
             return super()._identify_result(cookie_header, *args, **kwargs)
 
     spy = Spy(apps.guard_for_mounts().factory, secure=False)
-    spy._core = None  # the Python rules: what they are handed (the compiled decision reads the raw bytes)
+    spy._core = spy._direct = (
+        None  # the Python rules: what they are handed (the compiled decision reads the raw bytes)
+    )
     srv = AiohttpServer(apps.guarded_aiohttp(spy))
     try:
         request = b"GET /open HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"

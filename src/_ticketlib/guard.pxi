@@ -23,6 +23,7 @@ cdef extern from "_ticketlib/cookie.h":
 
 cdef extern from "Python.h":
     int PyUnicode_KIND(object o)
+    Py_UCS4 PyUnicode_READ_CHAR(object o, Py_ssize_t index)
     enum: PyUnicode_1BYTE_KIND
 
 
@@ -249,6 +250,7 @@ cdef class GuardCore:
     cdef object _zero
     cdef object _anonymous
     cdef tuple _refusals                 # one CheckResult per R_* reason
+    cdef tuple _rules                    # guard._protect: (prefix, tokens) pairs, longest first
 
     def __cinit__(self):
         self._networks = NULL
@@ -318,6 +320,12 @@ cdef class GuardCore:
         self._anonymous = anonymous
         self._refusals = tuple([ta_make_info(result_type, None, reasons[reason], None, 0, None)
                                 for reason in _REASON_NAMES])
+        rules = tuple(guard._protect)
+        for rule in rules:
+            if (type(rule) is not tuple or len(rule) != 2 or type(rule[0]) is not str or type(rule[1]) is not tuple
+                    or not all(type(token) is str for token in rule[1])):
+                raise TypeError("guard._protect must hold (str prefix, tuple of str tokens) pairs")
+        self._rules = rules
         self._factory = factory
 
     # -- the entries: what each kind of server hands over ---------------------------------
@@ -371,12 +379,16 @@ cdef class GuardCore:
         return self._lines(headers, False, peer, forwarded, False)
 
     def enter(self, scope, scope_key, guard_key, guard):
-        """The ASGI middleware's shortest path, for a guard whose compiled decision decides the
-        whole request (nothing protected, no forwarded header to read): for an HTTP scope whose
-        request simply goes on (status 0, no reissued cookie), a copy of the scope with the
+        """The ASGI middleware's shortest path, for a guard whose compiled decision reads the
+        whole request (no forwarded header to read): for an HTTP scope whose request simply goes
+        on (status 0, no reissued cookie, ``protect`` satisfied), a copy of the scope with the
         ``CheckResult`` under ``scope_key`` and ``guard`` under ``guard_key``, the scope to
-        hand the application. Otherwise the ``CheckResult`` (a reissue), or None (not an HTTP
-        scope of the usual form).
+        hand the application. Otherwise the ``CheckResult`` before ``protect`` (the middleware
+        goes on with it), or None (not an HTTP scope of the usual form).
+
+        ``protect`` is applied here only to a scope without ``root_path`` whose ``path`` is
+        clean (starts with ``/``, no empty or dot segment): the one candidate path the Python
+        adapter would match too. Any other scope comes back as the ``CheckResult``.
 
         Args:
             scope: the ASGI connection scope.
@@ -394,6 +406,8 @@ cdef class GuardCore:
             return None
         result = self.check_scope(scope)
         if result is None or (<tuple>result)[2] is not None:
+            return result
+        if self._rules and not self._allowed(<dict>scope, <tuple>result):
             return result
         entered = (<dict>scope).copy()
         entered[scope_key] = result
@@ -455,6 +469,36 @@ cdef class GuardCore:
         if type(raw_headers) is not tuple and type(raw_headers) is not list:
             return None
         return self._lines(raw_headers, True, peer, None, True)
+
+    # -- protected paths ---------------------------------------------------------------------
+
+    cdef bint _allowed(self, dict scope, tuple result) except -1:
+        """True when ``protect`` lets the request go on: its path is clean and the scope has no
+        root_path (else False: the adapter decides), and the path is not protected, or the
+        identity holds every token the longest matching prefix asks for
+        (TicketGuard.required_tokens and _decide)."""
+        cdef Py_ssize_t n, k
+        path = scope.get("path", "/")
+        if type(path) is not str or scope.get("root_path"):
+            return False
+        n = PyUnicode_GET_LENGTH(<str>path)
+        if n == 0 or PyUnicode_READ_CHAR(path, 0) != 0x2F or "//" in <str>path or "/." in <str>path:
+            return False
+        for prefix, tokens in self._rules:
+            k = PyUnicode_GET_LENGTH(<str>prefix)
+            if not (<str>path).startswith(<str>prefix):
+                continue
+            if not (k == n or PyUnicode_READ_CHAR(path, k) == 0x2F or (k == 1 and PyUnicode_READ_CHAR(prefix, 0) == 0x2F)):
+                continue
+            identity = result[0]
+            if identity is None:
+                return False
+            held = (<tuple>identity)[1]
+            for token in <tuple>tokens:
+                if token not in held:
+                    return False
+            return True
+        return True
 
     # -- the decision ----------------------------------------------------------------------
 

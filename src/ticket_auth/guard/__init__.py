@@ -945,12 +945,12 @@ class TicketGuard:
             self._set_core()
 
     def _set_core(self) -> None:
-        """Build the compiled decision (``_core``), and ``_direct``: the same when it decides the
-        whole request on its own (nothing protected, no forwarded header to read), for the
-        adapters' shortest path; None otherwise."""
+        """Build the compiled decision (``_core``), and ``_direct``: the same when it reads the
+        whole request on its own (no forwarded header to read), for the adapters' shortest
+        path; None otherwise."""
         core = _compiled_decision(self)
         object.__setattr__(self, "_core", core)
-        direct = core if not self._protect and not (self.bind_ip and self.trusted_proxies) else None
+        direct = core if not (self.bind_ip and self.trusted_proxies) else None
         object.__setattr__(self, "_direct", direct)
 
     @property
@@ -1191,20 +1191,24 @@ class TicketGuard:
             now = self._clock()
         return _new_tuple(CheckResult, (*self._identify(cookie_header, peer, forwarded, now), 0, None))
 
-    def _decide(self, result: CheckResult, path: str, target: str | None) -> CheckResult:
+    def _decide(self, result: CheckResult, path: str, target: str | Callable[[], str] | None) -> CheckResult:
         """``result`` (status 0) once the protection of ``path`` applies: the same result, a
-        refusal of an anonymous request (401 or 303), or 403 for a missing token."""
+        refusal of an anonymous request (401 or 303), or 403 for a missing token. ``target``
+        (for the back link) may be a function giving it, called only for a redirect."""
         required = self.required_tokens(path)
         if required is None:
             return result
         identity = result[0]
         if identity is None:
-            status, location = self._deny(target)
+            status, location = self._deny(target() if callable(target) else target)
             return CheckResult(None, result[1], None, status, location)
-        if not set(required) <= set(identity.tokens):
-            # Logged in but not allowed: 403 even with login_url (logging in again would not help,
-            # and a login page that sends the user back would loop).
-            return CheckResult(identity, MISSING_TOKEN, result[2], 403, None)
+        if required:
+            tokens = identity[1]
+            for token in required:
+                if token not in tokens:
+                    # Logged in but not allowed: 403 even with login_url (logging in again would
+                    # not help, and a login page that sends the user back would loop).
+                    return CheckResult(identity, MISSING_TOKEN, result[2], 403, None)
         return result
 
     def _client_text(self, peer: str | None, forwarded: str | None) -> str | None:

@@ -16,6 +16,8 @@ match, as before.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from . import CheckResult, TicketGuard
 
 __all__ = ["add_mounted", "add_normalized", "check_paths", "require_guard"]
@@ -98,7 +100,9 @@ def add_normalized(paths: list[str]) -> None:
                 paths.append(collapsed)
 
 
-def check_paths(guard: TicketGuard, result: CheckResult, paths: list[str], target: str | None) -> CheckResult:
+def check_paths(
+    guard: TicketGuard, result: CheckResult, paths: list[str], target: str | Callable[[], str] | None
+) -> CheckResult:
     """The policy's decision when the request must satisfy the protection of every path in
     ``paths`` (at least one).
 
@@ -111,7 +115,8 @@ def check_paths(guard: TicketGuard, result: CheckResult, paths: list[str], targe
         guard: the policy.
         result: the identification, ``TicketGuard._identify_result`` or the compiled decision.
         paths: the candidate paths, the full request path first.
-        target: the percent-encoded path and query for the back link, or None.
+        target: the percent-encoded path and query for the back link (or a function giving
+            it, called only for a redirect), or None.
 
     Returns:
         The ``CheckResult`` for the strictest requirement.

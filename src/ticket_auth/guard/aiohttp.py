@@ -159,6 +159,12 @@ def check_request(guard: TicketGuard, request: web.Request) -> CheckResult:
         )
     if not guard.protects_paths:
         return result
+    return _protected(guard, request, result)
+
+
+def _protected(guard: TicketGuard, request: web.Request, result: CheckResult) -> CheckResult:
+    """``result`` (the identification) once ``protect`` applies to every path a router may
+    route the request on."""
     target = request.raw_path if guard.login_url is not None else None
     path = request.path  # yarl parses it: only when needed
     prefix = _mount_prefix(request)
@@ -299,10 +305,13 @@ class TicketAuthMiddleware:
         direct = guard._direct
         result: CheckResult | None = None
         if direct is not None:
-            # The shortest path, for a guard whose compiled decision decides the whole request
-            # (TicketGuard._set_core): one call over the raw headers; None for a request with an
-            # Upgrade header (the websocket check below comes first) or headers in an odd form.
+            # The shortest path, for a guard whose compiled decision reads the whole request
+            # (TicketGuard._set_core): one call over the raw headers (then protect); None for a
+            # request with an Upgrade header (the websocket check below comes first) or headers
+            # in an odd form.
             result = direct.check_plain_raw(request.raw_headers, request.remote)
+            if result is not None and guard._protect:
+                result = _protected(guard, request, result)
         if result is None:
             if _is_websocket(request) and not guard.origin_allowed(
                 request.headers.get("Origin"), request.headers.get("Host")

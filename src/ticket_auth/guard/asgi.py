@@ -20,6 +20,7 @@ sets the guard's cookie itself. Needs no dependency.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -92,7 +93,7 @@ def _target(scope: Scope) -> str:
     else:
         from urllib.parse import quote
 
-        path = quote(scope.get("root_path", "") + scope.get("path", "/"))
+        path = quote((scope.get("root_path") or "") + scope.get("path", "/"))
     query: bytes = scope.get("query_string", b"")
     return path + ("?" + query.decode("latin-1") if query else "")
 
@@ -130,10 +131,20 @@ def check_scope(guard: TicketGuard, scope: Scope, *, mounted_at: tuple[str, ...]
     result = _identify_scope(guard, scope)
     if not guard.protects_paths:
         return result
+    return _protected(guard, scope, result, mounted_at)
+
+
+def _protected(
+    guard: TicketGuard, scope: Scope, result: CheckResult, mounted_at: tuple[str, ...]
+) -> CheckResult:
+    """``result`` (the identification) once ``protect`` applies to every path a router behind
+    the guard may route the scope on."""
     path: str = scope.get("path", "/")
-    target = _target(scope) if guard.login_url is not None else None
-    paths = [path]
+    target = functools.partial(_target, scope) if guard.login_url is not None else None
     root_path = scope.get("root_path")
+    if not root_path and not mounted_at and path[:1] == "/" and "//" not in path and "/." not in path:
+        return guard._decide(result, path, target)  # one candidate: the usual case
+    paths = [path]
     if root_path:
         add_mounted(paths, path, root_path)
     for prefix in mounted_at:
@@ -150,9 +161,11 @@ def _identify_scope(guard: TicketGuard, scope: Scope) -> CheckResult:
         forwarded = _headers(scope, guard)[1]
     core = guard._core
     if core is not None:
-        result: CheckResult | None = core.check_lines(
-            scope.get("headers", ()), scope.get("client"), forwarded
-        )
+        result: CheckResult | None
+        if forwarded is None:
+            result = core.check_scope(scope)  # reads the headers and the client itself
+        else:
+            result = core.check_lines(scope.get("headers", ()), scope.get("client"), forwarded)
         if result is not None:
             return result
     # The usual case: only the Cookie line(s), joined as _headers joins them.
@@ -278,16 +291,17 @@ class TicketAuthMiddleware:
         """
         guard = self._guard
         direct = guard._direct
+        mounted = self._mounted
         result: CheckResult | None = None
-        if direct is not None:
-            # The shortest path, for a guard whose compiled decision decides the whole request
-            # (TicketGuard._set_core): an HTTP request that simply goes on gets its scope, the
-            # decision stored in it, from one call.
+        if direct is not None and not (mounted and guard._protect):
+            # The shortest path, for a guard whose compiled decision reads the whole request
+            # (TicketGuard._set_core; with protect, no mounted app that moves the path): an HTTP
+            # request that simply goes on gets its scope, the decision stored in it, from one call.
             entered = direct.enter(scope, SCOPE_KEY, GUARD_KEY, guard)
             if isinstance(entered, dict):
                 await self.app(entered, receive, send)
                 return
-            result = entered  # a decision with a reissued cookie, or None (not an HTTP scope)
+            result = entered  # the decision before protect (to go on with), or None
         kind = scope["type"]
         if kind != "http" and kind != "websocket":
             await self.app(scope, receive, send)
@@ -297,14 +311,11 @@ class TicketAuthMiddleware:
         ):
             await _refuse_websocket(receive, send)
             return
-        mounted = self._mounted
-        if result is not None:
-            pass  # decided above (nothing protected: the mounts do not matter)
-        elif mounted:
-            prefixes = tuple(p for app in mounted if (p := getattr(app, "root_path", None)))
+        prefixes = tuple(p for app in mounted if (p := getattr(app, "root_path", None))) if mounted else ()
+        if result is None:
             result = check_scope(guard, scope, mounted_at=prefixes)
-        else:
-            result = check_scope(guard, scope)
+        elif guard._protect:
+            result = _protected(guard, scope, result, prefixes)
         if result.status:
             if kind == "http":
                 await _refuse_http(result, send)
