@@ -243,8 +243,10 @@ cdef class GuardCore:
     cdef object _anonymous
     cdef tuple _refusals                 # one CheckResult per R_* reason
 
-    def __cinit__(self):
-        self._networks = NULL
+    # No __cinit__: Cython zeroes the C attributes (_networks is NULL) before __init__ runs, and
+    # the argument-less __cinit__ wrapper Cython 3 generates computes NULL + 0 from the empty
+    # vectorcall arguments (undefined behaviour: UBSan's pointer-overflow check stops the fuzzer
+    # at the first GuardCore built).
 
     def __dealloc__(self):
         PyMem_Free(self._networks)
