@@ -233,7 +233,7 @@ cdef class GuardCore:
     cdef Network* _networks              # the trusted proxies
     cdef Py_ssize_t _network_count
     cdef object _clock
-    cdef object _mint                    # guard._mint(user_id, tokens, user_data, client_ip, now)
+    cdef object _mint                    # guard._mint(user_id, tokens, user_data, client_ip, now, factory)
     cdef object _client_text             # guard._client_text(peer, forwarded): the address as text
     cdef object _python                  # guard._identify_result(header, peer, forwarded, now)
     cdef type _identity_type
@@ -682,7 +682,8 @@ cdef class GuardCore:
                 self._reissue_after >= 0 and t - <double>issued >= self._reissue_after):
             client = self._client_text(peer, forwarded) if self._bind_ip else None
             try:
-                set_cookie = self._mint(user_id, tokens, user_data, client, now)
+                # minted by the factory that validated the ticket (not one assigned meanwhile)
+                set_cookie = self._mint(user_id, tokens, user_data, client, now, self._factory)
             except (ValueError, TypeError):
                 set_cookie = None        # fields this factory cannot mint: keep the ticket as it is
         return ta_make_info(self._result_type, identity, self._ok, set_cookie, self._zero, None)
