@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fuzz harness: arbitrary bytes and text into both cores, which must agree on everything.
 
-One input drives one of four operations, on one factory configuration:
+One input drives one of five operations, on one factory (or guard) configuration:
 
 * ``read-ticket``: ``TicketFactory.validate`` and ``.parse`` of a fuzzed ticket (as str with
   lone surrogates or Latin-1 or any BMP character, a str subclass, bytes, bytearray or
@@ -9,7 +9,11 @@ One input drives one of four operations, on one factory configuration:
 * ``read-authtkt``: the same for ``AuthTktFactory`` (the mod_auth_tkt validator), with every
   cookie form it reads;
 * ``new-ticket`` / ``new-authtkt``: ``new`` from fuzzed fields on both cores, then
-  ``validate`` of the minted ticket, checked against what the fields say it must give.
+  ``validate`` of the minted ticket, checked against what the fields say it must give;
+* ``guard``: the guard's compiled decision (``GuardCore``: ``check_text``, ``check_lines``,
+  ``check_raw``, ``check_scope``, ``enter``) against the pure guard's ``check`` (the Python
+  rules) on fuzzed Cookie lines (with minted, mangled tickets), peers, forwarded headers and
+  clocks, and on malformed header containers, clients and scopes.
 
 A finding is an ``AssertionError`` (or a crash, or a sanitizer report): an exception that
 is not a ``TicketError`` where the API does not document one, any difference between the
