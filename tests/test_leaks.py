@@ -332,3 +332,155 @@ def test_secret_is_not_retained(core):
         if factory_ref is not None:
             assert factory_ref() is None
     assert (sys.getrefcount(secret), sys.getrefcount(old)) == before
+
+
+# --- the guard's compiled decision (GuardCore) -------------------------------------------------------
+
+# A guard call costs more than a codec call on the pure core (the Python rules): a tenth as many
+# calls, still far more than BLOCKS_LIMIT, so a leak of one object per call shows.
+GUARD_CALLS = max(CALLS // 10, 2_000)
+GUARD_NOW = 1_780_000_000.25
+GUARD_PEER = "203.0.113.7"
+
+
+def _guard_cases(core, kind):
+    """(label, call, expected result) for every GuardCore entry (and, on every core, the guard's
+    own check and the ASGI adapter's reading) on accepted, refused, reissued, duplicate,
+    oversized and fallback-to-Python inputs; expected from a pure guard with the Python rules."""
+    from fractions import Fraction
+
+    from ticket_auth import _ticketcore_py as pure
+    from ticket_auth.guard import TicketGuard
+    from ticket_auth.guard.asgi import GUARD_KEY, SCOPE_KEY, _identify_scope
+
+    def factory(module, secret, fallbacks=()):
+        if kind == "ticket":
+            return module.TicketFactory(secret, "sha256", fallback_secrets=fallbacks)
+        return module.AuthTktFactory(secret, "sha256", fallback_secrets=fallbacks, timeout=3600)
+
+    options = dict(secure=False, lifetime=3600, max_cookie_length=400, max_cookie_header=2000)
+    binding = dict(bind_ip=True, trusted_proxies=["10.0.0.0/8"])
+
+    def guards(**extra):
+        subject = TicketGuard(
+            factory(core.module, SECRET, (OLD,)), clock=lambda: GUARD_NOW, **options, **extra
+        )
+        reference = TicketGuard(factory(pure, SECRET, (OLD,)), clock=lambda: GUARD_NOW, **options, **extra)
+        assert (subject._core is not None) == (core.name == "compiled")
+        return subject, reference
+
+    def cookie(secret, age, **extra):
+        minter = TicketGuard(factory(pure, secret), secure=False, lifetime=3600, **extra)
+        return minter.remember("alice", ("admin",), "display=Alice", peer=GUARD_PEER, now=GUARD_NOW - age)
+
+    fresh, due, old = (
+        c.split(";", 1)[0] for c in (cookie(SECRET, 10), cookie(SECRET, 3000), cookie(OLD, 10))
+    )
+    bound = cookie(SECRET, 10, bind_ip=True).split(";", 1)[0]
+    forged = fresh[:-2] + ("A" if fresh[-2] != "A" else "B") + fresh[-1]
+    headers = {
+        "accepted": f"a=1; {fresh}",
+        "refused": forged,
+        "reissued": due,
+        "fallback secret": old,
+        "duplicate": f"{fresh}; b=2; {fresh}",
+        "oversized value": "auth_tkt=" + "x" * 500,
+        "oversized header": "a=" + "y" * 2100,
+        "no cookie": "a=1",
+        "wide str (Python rules)": f"{fresh}; x=\u0100",
+    }
+    subject, reference = guards()
+    decision = subject._core
+    cases = []
+    for label, header in headers.items():
+        want = reference.check(header)
+        cases.append((f"check {label}", lambda h=header: subject.check(h), want))
+        if not header.isascii():
+            continue
+        lines = [(b"host", b"example.com"), *[(b"cookie", part.encode()) for part in header.split("; ")]]
+        scope = {"type": "http", "headers": lines, "client": (GUARD_PEER, 1)}
+        cases.append((f"asgi {label}", lambda s=scope: _identify_scope(subject, s), want))
+        if decision is None:
+            continue
+        raw = tuple((name.title(), value) for name, value in lines)
+        cases += [
+            (f"check_text {label}", lambda h=header: decision.check_text(h, None, None, None), want),
+            (
+                f"check_lines {label}",
+                lambda s=scope: decision.check_lines(s["headers"], s["client"], None),
+                want,
+            ),
+            (f"check_raw {label}", lambda r=raw: decision.check_raw(r, None, None), want),
+            (f"check_scope {label}", lambda s=scope: decision.check_scope(s), want),
+            (
+                f"enter {label}",
+                lambda s=scope: (
+                    lambda r: r[SCOPE_KEY] if type(r) is dict and r[GUARD_KEY] is subject else r
+                )(decision.enter(s, SCOPE_KEY, GUARD_KEY, subject)),
+                want,
+            ),
+        ]
+    # What the compiled decision hands to the Python rules: a clock it does not compare exactly,
+    # an address form only ipaddress reads, more Cookie lines than it reads (check_lines: None).
+    clock = Fraction(int(GUARD_NOW) * 4 + 1, 4)
+    cases.append(
+        ("check Fraction now", lambda: subject.check(fresh, now=clock), reference.check(fresh, now=clock))
+    )
+    bound_subject, bound_reference = guards(**binding)
+    for peer, forwarded in (
+        ("[203.0.113.7]", None),
+        ("10.1.2.3", GUARD_PEER),
+        (GUARD_PEER, None),
+        ("::1", None),
+    ):
+        want = bound_reference.check(bound, peer=peer, forwarded=forwarded)
+        cases.append(
+            (
+                f"bound {peer} {forwarded}",
+                lambda p=peer, f=forwarded: bound_subject.check(bound, peer=p, forwarded=f),
+                want,
+            )
+        )
+    many = {"type": "http", "headers": [(b"cookie", fresh.encode()), *[(b"cookie", b"x=1")] * 17]}
+    cases.append(
+        ("asgi 18 lines", lambda: _identify_scope(subject, many), reference.check(fresh + "; x=1" * 17))
+    )
+    if subject._core is not None:
+        cases.append(
+            ("check_lines 18 lines", lambda: subject._core.check_lines(many["headers"], None, None), None)
+        )
+    return cases
+
+
+@pytest.mark.parametrize("kind", ["ticket", "authtkt"])
+def test_guard_decision_does_not_leak(core, kind):
+    """Every GuardCore entry (check_text, check_lines, check_raw, check_scope, enter) and the
+    guard's own check, on every kind of input, many times over: no memory growth. Each call's
+    result is the Python rules' (so the loop also proves every case took the path it names)."""
+    cases = _guard_cases(core, kind)
+    reasons = {want.reason for _, _, want in cases if want is not None}
+    assert {"ok", "duplicate cookie", "oversized cookie", "no cookie"} <= reasons
+    assert any(want is not None and want.set_cookie for _, _, want in cases)  # a reissue
+    count = len(cases)
+
+    def run(n):
+        for i in range(n):
+            label, call, want = cases[i % count]
+            got = call()
+            if got != want:
+                raise AssertionError(f"{label}: {got!r}, expected {want!r}")
+
+    run(max(GUARD_CALLS // 10, count))
+    gc.collect()
+    blocks0, rss0 = sys.getallocatedblocks(), rss()
+    run(GUARD_CALLS)
+    gc.collect()
+    blocks1, rss1 = sys.getallocatedblocks(), rss()
+    report = f"{GUARD_CALLS} guard calls: allocated blocks {blocks1 - blocks0:+d}"
+    if rss0 is not None:
+        report += f", RSS {rss1 - rss0:+d} bytes"
+    print(report)
+    if rss0 is not None:
+        assert rss1 - rss0 < RSS_LIMIT, report
+    if COUNT_BLOCKS:
+        assert blocks1 - blocks0 < BLOCKS_LIMIT, report

@@ -242,3 +242,87 @@ def sysconfig_gil_disabled():
     import sysconfig
 
     return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+
+
+def test_guard_shared_while_factory_rotates(core, kind):
+    """One TicketGuard shared by many threads calling check, the compiled decision's
+    check_lines and enter (or, on the pure core, the ASGI adapter's Python reading) on valid,
+    fallback-secret, reissue-due, forged and malformed cookies, while another thread rotates
+    ``guard.factory`` back and forth (which rebuilds ``guard._core``): every result is what one
+    of the two configurations gives, as a pure guard computes it beforehand."""
+    from ticket_auth import _ticketcore_py as pure
+    from ticket_auth.guard import TicketGuard
+    from ticket_auth.guard.asgi import GUARD_KEY, SCOPE_KEY, _identify_scope
+
+    new_secret = b"thread-test new secret"
+    now = 1_780_000_000
+
+    def factory(module, secret, fallbacks=()):
+        if kind == "ticket":
+            return module.TicketFactory(secret, "sha256", fallback_secrets=fallbacks)
+        return module.AuthTktFactory(secret, "sha256", fallback_secrets=fallbacks, timeout=3600)
+
+    options = dict(secure=False, lifetime=3600, clock=lambda: now)
+    # Configuration A signs with SECRET; B with a new secret, SECRET being its fallback.
+    configs = [(SECRET, ()), (new_secret, (SECRET,))]
+    factories = [factory(core.module, *config) for config in configs]
+    references = [TicketGuard(factory(pure, *config), **options) for config in configs]
+    guard = TicketGuard(factories[0], **options)
+
+    def cookie(secret, age):
+        minter = TicketGuard(factory(pure, secret), secure=False, lifetime=3600)
+        return minter.remember("alice", ("admin",), "d", now=now - age).split(";", 1)[0]
+
+    fresh = cookie(SECRET, 10)
+    headers = [
+        fresh,
+        cookie(SECRET, 3000),  # reissue due
+        cookie(new_secret, 10),
+        f"a=1; {cookie(new_secret, 3000)}",
+        fresh[:-2] + ("A" if fresh[-2] != "A" else "B") + fresh[-1],  # forged
+        f"{fresh}; {fresh}",  # duplicate
+        'auth_tkt="\\q"',  # malformed
+        "a=1",
+    ]
+    cases = []
+    for header in headers:
+        answers = [reference.check(header) for reference in references]
+        lines = [(b"cookie", part.encode()) for part in header.split("; ")]
+        cases.append((header, [(b"host", b"x"), *lines], answers))
+    reasons = {answer.reason for *_, answers in cases for answer in answers}
+    assert {"ok", "duplicate cookie", "malformed cookie"} <= reasons and len(reasons) >= 5
+    assert any(a.set_cookie for *_, answers in cases for a in answers)
+    assert any(a != b for *_, (a, b) in cases)  # the rotation changes answers
+    done = [0] * THREADS
+    rotations = [0]
+
+    def work(index, stop):
+        if index == 0:  # the rotating thread
+            while not stop.is_set():
+                guard.factory = factories[rotations[0] % 2]
+                if core.name == "compiled":
+                    assert guard._core is not None
+                rotations[0] += 1
+            return
+        rng = random.Random(index)
+        while not stop.is_set():
+            which = rng.randrange(len(cases))
+            header, lines, answers = cases[which]
+            scope = {"type": "http", "headers": lines, "client": ("10.1.2.3", 1)}
+            got = [guard.check(header), _identify_scope(guard, scope)]
+            decision, direct = guard._core, guard._direct
+            if decision is not None:
+                got.append(decision.check_lines(lines, None, None))
+                got.append(decision.check_raw(tuple((n.title(), v) for n, v in lines), None, None))
+            if direct is not None:
+                entered = direct.enter(scope, SCOPE_KEY, GUARD_KEY, guard)
+                got.append(entered[SCOPE_KEY] if type(entered) is dict else entered)
+            for result in got:
+                if result not in answers:
+                    raise AssertionError(f"header {which}: {result!r} is neither of {answers!r}")
+            done[index] += 1
+
+    errors = run_threads(work, seconds=SECONDS / 3)  # six variants: a third of the others' time each
+    assert not errors, errors
+    assert all(done[1:]) and rotations[0] > 1, (done, rotations)
+    print(f"{core.name}/{kind}: {sum(done)} checked requests, {rotations[0]} rotations")

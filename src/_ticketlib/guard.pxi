@@ -241,7 +241,7 @@ cdef class GuardCore:
     cdef Network* _networks              # the trusted proxies
     cdef Py_ssize_t _network_count
     cdef object _clock
-    cdef object _mint                    # guard._mint(user_id, tokens, user_data, client_ip, now)
+    cdef object _mint                    # guard._mint(user_id, tokens, user_data, client_ip, now, factory)
     cdef object _client_text             # guard._client_text(peer, forwarded): the address as text
     cdef object _python                  # guard._identify_result(header, peer, forwarded, now)
     cdef type _identity_type
@@ -252,8 +252,10 @@ cdef class GuardCore:
     cdef tuple _refusals                 # one CheckResult per R_* reason
     cdef tuple _rules                    # guard._protect: (prefix, tokens) pairs, longest first
 
-    def __cinit__(self):
-        self._networks = NULL
+    # No __cinit__: Cython zeroes the C attributes (_networks is NULL) before __init__ runs, and
+    # the argument-less __cinit__ wrapper Cython 3 generates computes NULL + 0 from the empty
+    # vectorcall arguments (undefined behaviour: UBSan's pointer-overflow check stops the fuzzer
+    # at the first GuardCore built).
 
     def __dealloc__(self):
         PyMem_Free(self._networks)
@@ -757,7 +759,8 @@ cdef class GuardCore:
                 self._reissue_after >= 0 and t - <double>issued >= self._reissue_after):
             client = self._client_text(peer, forwarded) if self._bind_ip else None
             try:
-                set_cookie = self._mint(user_id, tokens, user_data, client, now)
+                # minted by the factory that validated the ticket (not one assigned meanwhile)
+                set_cookie = self._mint(user_id, tokens, user_data, client, now, self._factory)
             except (ValueError, TypeError):
                 set_cookie = None        # fields this factory cannot mint: keep the ticket as it is
         return ta_make_info(self._result_type, identity, self._ok, set_cookie, self._zero, None)

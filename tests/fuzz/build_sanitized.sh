@@ -21,7 +21,11 @@ mkdir -p "$build/src/ticket_auth"
 cp "$here/setup.py" "$here/pyproject.toml" "$here/README.md" "$here/LICENSE" "$build/"
 cp "$here/src/_ticketcore.pyx" "$build/src/"
 cp -r "$here/src/_ticketlib" "$build/src/"
-cp "$here"/src/ticket_auth/*.py "$build/src/ticket_auth/"
+# The whole package (its subpackages too: the guard), without a build product of the tree.
+(cd "$here/src" && find ticket_auth -name '*.py' -o -name '*.pyi' -o -name py.typed) | while read -r file; do
+    mkdir -p "$build/src/$(dirname "$file")"
+    cp "$here/src/$file" "$build/src/$file"
+done
 
 cd "$build"
 # -O1 keeps the code close to the source for the sanitizers; the later -O1 overrides the

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fuzz harness: arbitrary bytes and text into both cores, which must agree on everything.
 
-One input drives one of four operations, on one factory configuration:
+One input drives one of five operations, on one factory (or guard) configuration:
 
 * ``read-ticket``: ``TicketFactory.validate`` and ``.parse`` of a fuzzed ticket (as str with
   lone surrogates or Latin-1 or any BMP character, a str subclass, bytes, bytearray or
@@ -9,7 +9,11 @@ One input drives one of four operations, on one factory configuration:
 * ``read-authtkt``: the same for ``AuthTktFactory`` (the mod_auth_tkt validator), with every
   cookie form it reads;
 * ``new-ticket`` / ``new-authtkt``: ``new`` from fuzzed fields on both cores, then
-  ``validate`` of the minted ticket, checked against what the fields say it must give.
+  ``validate`` of the minted ticket, checked against what the fields say it must give;
+* ``guard``: the guard's compiled decision (``GuardCore``: ``check_text``, ``check_lines``,
+  ``check_raw``, ``check_scope``, ``enter``) against the pure guard's ``check`` (the Python
+  rules) on fuzzed Cookie lines (with minted, mangled tickets), peers, forwarded headers and
+  clocks, and on malformed header containers, clients and scopes.
 
 A finding is an ``AssertionError`` (or a crash, or a sanitizer report): an exception that
 is not a ``TicketError`` where the API does not document one, any difference between the
@@ -37,6 +41,7 @@ import math
 import os
 import sys
 import time
+import types
 from fractions import Fraction
 
 CORE_NAMES = ("compiled", "pure")
@@ -52,11 +57,12 @@ def load_cores(src_dir=None):
         if "ticket_auth" in sys.modules:
             raise RuntimeError("ticket_auth was imported before the fuzzed snapshot could be chosen")
         sys.path.insert(0, src_dir)
+    import ticket_auth.guard
     from ticket_auth._core import load_core
 
     compiled, pure = load_core("compiled"), load_core("pure")
     if src_dir:
-        for module in (compiled, pure):
+        for module in (compiled, pure, ticket_auth.guard):
             if not os.path.abspath(module.__file__).startswith(src_dir + os.sep):
                 raise RuntimeError(f"expected {module.__name__} from {src_dir}, got {module.__file__}")
     return compiled, pure
@@ -289,7 +295,8 @@ CLOCK = 1_750_000_000.75
 SECRET = b"fuzz secret \x00\xff"
 OLD_SECRET = b"the previous secret"
 
-OPS = ("read-ticket", "read-authtkt", "new-ticket", "new-authtkt")
+# New operations go at the end: an input's first byte keeps its meaning.
+OPS = ("read-ticket", "read-authtkt", "new-ticket", "new-authtkt", "guard")
 
 
 def fuzzed_text(inp):
@@ -409,15 +416,518 @@ def _fixed_clock():
     return CLOCK
 
 
-class Checker:
+# --- the guard's compiled decision (GuardCore) against the Python rules ----------------------------
+
+GUARD_NOW = 1_780_000_000.25  # the base clock of the guard operation (tickets are minted around it)
+GUARD_COOKIE_NAMES = ("auth_tkt", "AUTH_TKT", "a", "tkt.v2")
+GUARD_PROXIES = (
+    (),
+    ("127.0.0.0/8",),
+    ("10.0.0.0/8", "::1/128"),
+    ("0.0.0.0/0", "::/0"),
+    ("10.1.2.3",),
+    ("203.0.113.0/24", "2001:db8::/32"),
+    ("10.20.30.40/13",),
+    ("::ffff:0:0/96", "192.0.2.0/31"),
+)
+GUARD_LIFETIMES = (7200, 3600, 60, 1)
+GUARD_REISSUE = (None, 0, 30, "half")
+GUARD_TICKET_ALGS = ("sha256", "md5", "sha512", "blake2s")
+GUARD_AUTHTKT_ALGS = ("md5", "sha256", "sha512", "md5")
+GUARD_TIMEOUTS = (None, 0, 7200, 2**32 - 1)  # None: the guard's lifetime
+GUARD_MINTED_PEERS = ("127.0.0.1", "10.1.2.3", "203.0.113.7", "::1", "2001:db8::7", "::ffff:10.1.2.3")
+GUARD_PEERS = (
+    None,
+    *GUARD_MINTED_PEERS,
+    "",
+    "2001:DB8:0:0:0:0:0:7",
+    "::ffff:7f00:1",
+    "[::1]",
+    " 127.0.0.1",
+    "fe80::1%eth0",
+    "01.2.3.4",
+    "localhost",
+    "1.2.3.4\x00",
+    "\u0661.\u0662.\u0663.\u0664",
+    "FUZZ",
+)
+GUARD_FORWARDED = (
+    None,
+    None,
+    "",
+    "203.0.113.7",
+    "2001:db8::7",
+    "203.0.113.7, 10.1.2.3",
+    "10.1.2.3,127.0.0.1",
+    " unknown , 10.0.0.1",
+    "::ffff:203.0.113.7",
+    ",",
+    "FUZZ",
+)
+GUARD_NOWS = (
+    "REL",
+    "REL",
+    "RELF",
+    GUARD_NOW,
+    int(GUARD_NOW),
+    math.nan,
+    math.inf,
+    -math.inf,
+    0,
+    -1.0,
+    1e300,
+    2**50 - 1,
+    2**50,
+    2**60,
+    -(2**60),
+    True,
+    Fraction(int(GUARD_NOW) * 4 + 1, 4),
+    "FUZZ8",
+)
+GUARD_USERS = ("alice", "u-0123456789abcd", "\xe9lodie", "a b", "x!y", "", 'q"uote', "\u65e5\u672c")
+GUARD_TOKENS = ((), ("admin",), ("admin", "staff"), ("t\xf4ken", "a b"), ("",))
+GUARD_DATA = ("", "display=Alice", 'q"uote', "back\\slash", "\xe9!\u20ac", "x;y=z")
+GUARD_AGES = (10, 0, 45, 1799, 1800, 3000, 3599, 3600, 7300, -30, -100, -4000)
+# Header names: the Cookie lines, and others around them (ASGI: lower case; aiohttp: any case).
+GUARD_OTHER_HEADERS = (b"host", b"accept", b"cookie2", b"set-cookie", b"cookiex", b"cooki", b"x-cookie")
+SCOPE_KEY, GUARD_KEY = "ticket_auth.fuzz.result", "ticket_auth.fuzz.guard"
+OTHER_SECRET = b"not the guard's secret"
+
+
+class FuzzClock:
+    """The guards' clock: the ``now`` of the current input (read by the entries that take none)."""
+
+    __slots__ = ("now",)
+
+    def __init__(self):
+        self.now = GUARD_NOW
+
+    def __call__(self):
+        return self.now
+
+
+class GuardSetup:
+    """One guard configuration: the guard under test on the compiled core's factory (its
+    compiled decision active), the reference guard on the pure core (the Python rules), and
+    pure guards that mint cookies with the current, the fallback and a foreign secret."""
+
+    def __init__(self, modules, code_a, code_b, code_c):
+        from ticket_auth.guard import TicketGuard
+
+        self.kind = "authtkt" if code_a & 1 else "ticket"
+        self.fallback = bool(code_a & 0x80)
+        self.options = {
+            "cookie_name": GUARD_COOKIE_NAMES[(code_a >> 1) & 3],
+            "bind_ip": bool(code_a & 0x08),
+            "trusted_proxies": GUARD_PROXIES[(code_a >> 4) & 7],
+            "lifetime": GUARD_LIFETIMES[code_b & 3],
+            "reissue_after": GUARD_REISSUE[(code_b >> 2) & 3],
+            "clock_skew": 0 if code_b & 0x10 else 60,
+            "max_cookie_length": 64 if code_b & 0x20 else 4096,
+            "max_cookie_header": 128 if code_b & 0x40 else 16384,
+            "reissue_on_fallback": not code_b & 0x80,
+        }
+        if self.kind == "ticket":
+            self.alg = GUARD_TICKET_ALGS[code_c & 3]
+        else:
+            self.alg = GUARD_AUTHTKT_ALGS[code_c & 3]
+        self.max_length = 120 if code_c & 4 else None
+        timeout = GUARD_TIMEOUTS[(code_c >> 3) & 3]
+        self.timeout = self.options["lifetime"] if timeout is None else timeout
+        self.clock = FuzzClock()
+        compiled, pure = modules
+        fallbacks = [OLD_SECRET] if self.fallback else []
+        self.subject = TicketGuard(
+            self.factory(compiled, SECRET, fallbacks, self.max_length),
+            secure=False,
+            clock=self.clock,
+            **self.options,
+        )
+        if self.subject._core is None:
+            raise RuntimeError(f"the compiled decision is not active for {self.describe()}")
+        direct = not (self.options["bind_ip"] and self.options["trusted_proxies"])
+        if (self.subject._direct is not None) != direct:
+            raise RuntimeError(f"_direct is not what the settings say for {self.describe()}")
+        self.reference = TicketGuard(
+            self.factory(pure, SECRET, fallbacks, self.max_length),
+            secure=False,
+            clock=self.clock,
+            **self.options,
+        )
+        if self.reference._core is not None:
+            raise RuntimeError("the reference guard must apply the Python rules")
+        minting = dict(self.options, trusted_proxies=(), reissue_after=None)
+        minting["max_cookie_length"] = minting["max_cookie_header"] = 1 << 20
+        self.minters = [
+            TicketGuard(self.factory(pure, secret, [], None), secure=False, **minting)
+            for secret in (SECRET, OLD_SECRET, OTHER_SECRET)
+        ]
+
+    def factory(self, module, secret, fallbacks, max_length):
+        if self.kind == "ticket":
+            return module.TicketFactory(secret, self.alg, fallback_secrets=fallbacks, max_length=max_length)
+        return module.AuthTktFactory(
+            secret, self.alg, fallback_secrets=fallbacks, timeout=self.timeout, max_length=max_length
+        )
+
+    def describe(self):
+        return (
+            f"guard {self.kind}/{self.alg} fallback={self.fallback} max_length={self.max_length} "
+            f"timeout={self.timeout} {self.options}"
+        )
+
+
+def _swap_quotes(value):
+    if len(value) >= 2 and value[:1] == b'"' and value[-1:] == b'"':
+        return value[1:-1]
+    return b'"' + value + b'"'
+
+
+class _Opaque:
+    """A client host that is not a str (the adapters read it with str())."""
+
+    def __str__(self):
+        return "10.1.2.3"
+
+
+def _asgi_peer(client):
+    """What the ASGI adapter takes for the peer from a scope's ``client``."""
+    return str(client[0]) if client else None
+
+
+# The header containers a server should not hand over (check_lines/check_raw/check_scope/enter
+# must answer None, or what the Python rules say about the same Cookie lines), by name.
+def _malformed_containers(cookie_lines, forwarded):
+    def pairs(name=b"cookie", wrap=bytes):
+        return [(name, wrap(line)) for line in cookie_lines]
+
+    host = (b"host", b"example.com")
+    yield "list-items", [[b"cookie", line] for line in cookie_lines]
+    yield "bytearray-values", pairs(wrap=bytearray)
+    yield "memoryview-values", pairs(wrap=memoryview)
+    yield "bytes-subclass-values", pairs(wrap=BytesSubclass)
+    yield "str-names", [("cookie", line) for line in cookie_lines]
+    yield "bytearray-names", [(bytearray(b"cookie"), line) for line in cookie_lines]
+    yield "str-values", [(b"cookie", line.decode("latin-1")) for line in cookie_lines]
+    yield "none-values", [(b"cookie", None) for _ in cookie_lines] or [(b"cookie", None)]
+    yield "triples", [(b"cookie", line, b"x") for line in cookie_lines] or [(b"cookie",)]
+    yield "bad-item-first", [(b"host",), host, *pairs()]
+    yield "bad-item-last", [host, *pairs(), [b"accept", b"*/*"]]
+    yield "int-item", [host, *pairs(), 7]
+    yield "tuple-container", tuple(pairs())
+    yield "dict-container", dict(pairs())
+    yield "iterator-container", iter(pairs())
+    yield "none-container", None
+    yield "bytes-container", b"cookie: x"
+    yield "str-container", "cookie"
+    yield "many-lines", [host, *pairs(), *[(b"cookie", b"")] * 17]
+    yield "forwarded-bytes", [*pairs(), (b"x-forwarded-for", (forwarded or "").encode("latin-1", "replace"))]
+
+
+CLIENTS = (
+    "tuple",
+    "list",
+    "one-tuple",
+    "bytes-host",
+    "int-host",
+    "opaque-host",
+    "empty",
+    "none",
+)
+
+
+def _client(form, peer):
+    if peer is None:
+        return None
+    return {
+        "tuple": (peer, 5000),
+        "list": [peer, 5000],
+        "one-tuple": (peer,),
+        "bytes-host": (peer.encode("latin-1", "replace"), 5000),
+        "int-host": (int.from_bytes(peer.encode("latin-1", "replace")[:4], "big"), 5000),
+        "opaque-host": (_Opaque(), 1),
+        "empty": (),
+        "none": None,
+    }[form]
+
+
+class _DictSubclass(dict):
+    __slots__ = ()
+
+
+class GuardChecks:
+    """The ``guard`` operation (mixed into Checker)."""
+
+    def guard_setup(self, inp):
+        key = (inp.byte(), inp.byte(), inp.byte() & 0x1F)
+        setup = self._guards.get(key)
+        if setup is None:
+            if len(self._guards) >= 1024:  # bounded: a long campaign meets many configurations
+                self._guards.clear()
+            setup = self._guards[key] = GuardSetup(self.modules, *key)
+        return setup
+
+    def guard_cookie(self, inp, setup, mint):
+        """``name=value`` bytes: a ticket minted by the current, fallback or a foreign secret,
+        some time before GUARD_NOW, bound to some address, then perhaps mangled. Returns the
+        bytes and the secret, or (None, None) when the fields cannot be minted."""
+        secret_index = (0, 1, 2, 0)[(mint >> 2) & 3]
+        minter = setup.minters[secret_index]
+        user, tokens, data = inp.choice(GUARD_USERS), inp.choice(GUARD_TOKENS), inp.choice(GUARD_DATA)
+        age, peer = inp.choice(GUARD_AGES), inp.choice(GUARD_MINTED_PEERS)
+        try:
+            set_cookie = minter.remember(user, tokens, data, peer=peer, now=GUARD_NOW - age)
+        except (TypeError, ValueError):
+            return None, None
+        name, _, value = set_cookie.split(";", 1)[0].encode("utf-8", "surrogatepass").partition(b"=")
+        mangle = inp.byte()
+        how = mangle & 7
+        if how == 1 and value:  # one byte replaced
+            at = inp.byte() % len(value)
+            value = value[:at] + bytes([inp.byte()]) + value[at + 1 :]
+        elif how == 2:  # one byte inserted
+            at = inp.byte() % (len(value) + 1)
+            value = value[:at] + bytes([inp.byte()]) + value[at:]
+        elif how == 3:  # truncated
+            value = value[: inp.byte() % (len(value) + 1)]
+        elif how == 4:  # quoted, or unquoted
+            value = _swap_quotes(value)
+        elif how == 5:  # twice
+            value = value + b"; " + name + b"=" + value
+        elif how == 6:  # the name in another case
+            name = name.swapcase()
+        pad = (b"", b" ", b"\t", b" \t")[mangle >> 6]
+        return pad + name + b"=" + value, (SECRET, OLD_SECRET, OTHER_SECRET)[secret_index]
+
+    def guard_request(self, inp, setup):
+        """(Cookie lines as bytes, peer, forwarded, now, the secret of the minted cookie)."""
+        mint = inp.byte()
+        cookie, secret = self.guard_cookie(inp, setup, mint) if mint & 3 else (None, None)
+        lines = [inp.sized() for _ in range(inp.byte() % 5)]
+        if cookie is not None:
+            at = inp.byte()
+            k = at % (len(lines) + 1)
+            if at & 0x80 and k < len(lines):
+                lines[k] = lines[k] + b"; " + cookie
+            else:
+                lines.insert(k, cookie)
+        peer = inp.choice(GUARD_PEERS)
+        if peer == "FUZZ":
+            peer = fuzzed_text(inp)
+        forwarded = inp.choice(GUARD_FORWARDED)
+        if forwarded == "FUZZ":
+            forwarded = fuzzed_text(inp)
+        now = inp.choice(GUARD_NOWS)
+        if now == "REL":
+            now = int(GUARD_NOW) + inp.uint(2) - 32768
+        elif now == "RELF":
+            now = GUARD_NOW + (inp.uint(2) - 32768) / 4
+        elif now == "FUZZ8":
+            now = inp.uint(8) - 2**63
+        return lines, peer, forwarded, now, secret
+
+    def guard_expected(self, setup, header, peer, forwarded, now, context):
+        """The Python rules' decision (the pure guard's ``check``), which must not raise."""
+        setup.clock.now = now
+        outcome = run(setup.reference.check, header, peer=peer, forwarded=forwarded, now=now)
+        if outcome[0] == "raise":
+            raise Finding(f"the Python rules raised {describe(outcome)}\n  context: {context}") from outcome[
+                1
+            ]
+        return outcome[1]
+
+    def guard_same(self, label, outcome, want, context, allow_none=False):
+        from ticket_auth.guard import CheckResult
+
+        if outcome[0] == "raise":
+            raise Finding(f"{label} raised {describe(outcome)}\n  context: {context}") from outcome[1]
+        got = outcome[1]
+        if got is None and allow_none:
+            return
+        if type(got) is not CheckResult or got != want:
+            same_cookie = getattr(got, "set_cookie", None) == want.set_cookie
+            raise Finding(
+                f"{label}: {got!r} (set_cookie equal: {same_cookie}), the Python rules: {want!r}\n  context: {context}"
+            )
+
+    def guard(self, inp):
+        setup = self.guard_setup(inp)
+        lines, peer, forwarded, now, secret = self.guard_request(inp, setup)
+        flags = inp.byte()
+        context = f"{setup.describe()} lines={lines!r:.800} peer={peer!r:.80} forwarded={forwarded!r:.80} now={now!r}"
+        subject, core = setup.subject, setup.subject._core
+        header = b"; ".join(lines).decode("latin-1") if lines else None
+        want = self.guard_expected(setup, header, peer, forwarded, now, context)
+        if (
+            want.identity is not None
+            and secret is not None
+            and (secret is OTHER_SECRET or (secret is OLD_SECRET and not setup.fallback))
+        ):
+            # (a fuzzed line could only carry another valid ticket by forging its digest)
+            raise Finding(f"a ticket of a secret the guard does not hold was accepted\n  context: {context}")
+        self.guard_same(
+            "check", run(subject.check, header, peer=peer, forwarded=forwarded, now=now), want, context
+        )
+        self.guard_same("check_text", run(core.check_text, header, peer, forwarded, now), want, context)
+        self.guard_same(
+            "check (clock)", run(subject.check, header, peer=peer, forwarded=forwarded), want, context
+        )
+        if flags & 0x10 and lines:  # a header str that is not one character per byte
+            wide = b"; ".join(lines).decode("utf-8", "surrogateescape")
+            if wide != header:
+                want_wide = self.guard_expected(setup, wide, peer, forwarded, now, context)
+                self.guard_same(
+                    "check_text (wide str)",
+                    run(core.check_text, wide, peer, forwarded, now),
+                    want_wide,
+                    context,
+                )
+
+        # The ASGI header list (lower-case names) and aiohttp's raw headers (any case), with
+        # other headers around the Cookie lines; now from the guard's clock.
+        headers = [(b"host", b"example.com")]
+        raw_names = (b"Cookie", b"COOKIE", b"cookie", b"cOoKiE")
+        raw = [(b"Host", b"example.com")]
+        for i, line in enumerate(lines):
+            headers.append((b"cookie", line))
+            raw.append((raw_names[((flags >> 1) + i) & 3], line))
+            if flags & 1:
+                other = GUARD_OTHER_HEADERS[(flags + i) % len(GUARD_OTHER_HEADERS)]
+                headers.append((other, b"x=1"))
+                raw.append((other.upper() if i & 1 else other, b"x=1"))
+        if forwarded is not None:
+            headers.append((b"x-forwarded-for", forwarded.encode("latin-1", "replace")))
+        client = (peer, 5000) if peer is not None else None
+        setup.clock.now = now
+        self.guard_same("check_lines", run(core.check_lines, headers, client, forwarded), want, context)
+        self.guard_same("check_raw", run(core.check_raw, tuple(raw), peer, forwarded), want, context)
+        self.guard_same("check_raw (list)", run(core.check_raw, raw, peer, forwarded), want, context)
+        # check_scope and enter read no forwarded header (the guard's _direct has none to read).
+        want_scope = (
+            want if forwarded is None else self.guard_expected(setup, header, peer, None, now, context)
+        )
+        scope = {"type": "http", "headers": headers, "client": client}
+        self.guard_same("check_scope", run(core.check_scope, scope), want_scope, context)
+        self.guard_enter(setup, scope, want_scope, context)
+        if (flags >> 5) & 3 == 0:
+            self.guard_malformed(inp, setup, lines, peer, forwarded, now, context)
+
+    def guard_enter(self, setup, scope, want, context, label="enter"):
+        outcome = run(setup.subject._core.enter, scope, SCOPE_KEY, GUARD_KEY, setup.subject)
+        if outcome[0] == "raise":
+            raise Finding(f"{label} raised {describe(outcome)}\n  context: {context}") from outcome[1]
+        entered = outcome[1]
+        if want.set_cookie is not None:
+            self.guard_same(label, outcome, want, context)
+            return
+        if (
+            type(entered) is not dict
+            or entered is scope
+            or SCOPE_KEY in scope
+            or entered.keys() != {*scope, SCOPE_KEY, GUARD_KEY}
+            or any(entered[key] is not value for key, value in scope.items())
+            or type(entered[SCOPE_KEY]) is not type(want)
+            or entered[SCOPE_KEY] != want
+            or entered[GUARD_KEY] is not setup.subject
+        ):
+            raise Finding(f"{label}: {entered!r:.400}, the Python rules: {want!r}\n  context: {context}")
+
+    def guard_malformed(self, inp, setup, lines, peer, forwarded, now, context):
+        """Header containers, scopes and clients a server should not hand over: each entry
+        answers None, or the Python rules' decision on the same Cookie lines; never raises."""
+        core = setup.subject._core
+        client_form = inp.choice(CLIENTS)
+        client = _client(client_form, peer)
+        client_peer = _asgi_peer(client)
+        context += f" client={client_form}"
+        setup.clock.now = now
+        decisions = {}
+
+        def want_for(cookie_lines, peer, forwarded):
+            key = (tuple(cookie_lines), peer, forwarded)
+            if key not in decisions:
+                header = b"; ".join(cookie_lines).decode("latin-1") if cookie_lines else None
+                decisions[key] = self.guard_expected(setup, header, peer, forwarded, now, context)
+            return decisions[key]
+
+        def containers():
+            for name, container in _malformed_containers(lines, forwarded):
+                if name == "many-lines":
+                    carried = [*lines, *[b""] * 17]
+                elif name in ("none-values", "none-container", "bytes-container", "str-container"):
+                    carried = []
+                else:
+                    carried = lines
+                yield name, container, carried
+
+        for label, entry in (
+            ("check_lines", lambda c: core.check_lines(c, client, forwarded)),
+            ("check_raw", lambda c: core.check_raw(c, peer, forwarded)),
+        ):
+            for name, container, carried in containers():
+                want_peer = client_peer if label == "check_lines" else peer
+                self.guard_same(
+                    f"{label} ({name})",
+                    run(entry, container),
+                    want_for(carried, want_peer, forwarded),
+                    context,
+                    allow_none=True,
+                )
+        for name, container, carried in containers():
+            scope = {"type": "http", "headers": container, "client": client}
+            want = want_for(carried, client_peer, None)
+            self.guard_same(
+                f"check_scope ({name})", run(core.check_scope, scope), want, context, allow_none=True
+            )
+            scope = {"type": "http", "headers": container, "client": client}
+            outcome = run(core.enter, scope, SCOPE_KEY, GUARD_KEY, setup.subject)
+            if outcome[0] == "raise" or outcome[1] is not None:
+                self.guard_enter(setup, scope, want, context, label=f"enter ({name})")
+        # A well-formed header list with an odd client: what the adapter's str(client[0]) says.
+        headers = [(b"cookie", line) for line in lines]
+        want = want_for(lines, client_peer, None)
+        scope = {"type": "http", "headers": headers, "client": client}
+        self.guard_same("check_lines (client)", run(core.check_lines, headers, client, None), want, context)
+        self.guard_same("check_scope (client)", run(core.check_scope, scope), want, context)
+        self.guard_enter(setup, scope, want, context, label="enter (client)")
+        # Scopes that are not a plain dict, or not an HTTP request.
+        for name, odd in (
+            ("items", list(scope.items())),
+            ("none", None),
+            ("str", "http"),
+            ("dict-subclass", _DictSubclass(scope)),
+            ("mapping-proxy", types.MappingProxyType(scope)),
+        ):
+            for label, entry in (
+                ("check_scope", core.check_scope),
+                ("enter", lambda s: core.enter(s, SCOPE_KEY, GUARD_KEY, setup.subject)),
+            ):
+                outcome = run(entry, odd)
+                if outcome != ("ok", None):
+                    raise Finding(f"{label} of a {name} scope: {describe(outcome)}\n  context: {context}")
+        for kind in ("websocket", "lifespan", None, b"http"):
+            outcome = run(core.enter, {**scope, "type": kind}, SCOPE_KEY, GUARD_KEY, setup.subject)
+            if outcome != ("ok", None):
+                raise Finding(f"enter of a {kind!r} scope: {describe(outcome)}\n  context: {context}")
+        no_headers = {"type": "http", "client": client}
+        self.guard_same(
+            "check_scope (no headers)", run(core.check_scope, no_headers), want_for([], None, None), context
+        )
+
+
+class Checker(GuardChecks):
     """``check(data)`` for one pair of cores; factory configurations are built lazily."""
 
-    def __init__(self, compiled, pure):
+    def __init__(self, compiled, pure, ops=OPS):
         from ticket_auth import _authtkt_format, _ticket_format
         from ticket_auth.exception import TicketDigestError, TicketError, TicketExpired, TicketParseError
 
         self.modules = (compiled, pure)
         self._configs = {}
+        self._guards = {}
+        if not ops or not set(ops) <= set(OPS):
+            raise ValueError(f"ops must be some of {OPS}")
+        self.ops = tuple(ops)
         self.TicketError, self.TicketParseError = TicketError, TicketParseError
         self.TicketDigestError, self.TicketExpired = TicketDigestError, TicketExpired
         self.unwrap = _authtkt_format.unwrap
@@ -453,7 +963,7 @@ class Checker:
 
     def check(self, data):
         inp = Input(data)
-        op = OPS[inp.byte() % len(OPS)]
+        op = self.ops[inp.byte() % len(self.ops)]  # one op: every input is that op's
         real_time = time.time
         time.time = _fixed_clock
         try:
@@ -463,8 +973,10 @@ class Checker:
                 self.read_authtkt(inp)
             elif op == "new-ticket":
                 self.new_ticket(inp)
-            else:
+            elif op == "new-authtkt":
                 self.new_authtkt(inp)
+            else:
+                self.guard(inp)
         finally:
             time.time = real_time
 
@@ -862,8 +1374,14 @@ def main(argv):
 
     with atheris.instrument_imports(include=["ticket_auth"]):
         compiled, pure = load_cores(os.environ.get("TICKET_AUTH_FUZZ_SRC"))
-    checker = Checker(compiled, pure)
-    print(f"fuzzing compiled core {compiled.__file__} against {pure.__file__}", file=sys.stderr, flush=True)
+    # TICKET_AUTH_FUZZ_OPS=guard (a comma-separated list): fuzz only those operations.
+    ops = tuple(filter(None, os.environ.get("TICKET_AUTH_FUZZ_OPS", "").split(","))) or OPS
+    checker = Checker(compiled, pure, ops)
+    print(
+        f"fuzzing compiled core {compiled.__file__} against {pure.__file__}, operations {', '.join(ops)}",
+        file=sys.stderr,
+        flush=True,
+    )
     atheris.Setup(argv, _recording(checker.check))
     atheris.Fuzz()
 

@@ -10,6 +10,7 @@ configuration byte, then the choices (client address, now, encoding, form) and t
 """
 
 import base64
+import functools
 import hashlib
 import os
 import pathlib
@@ -202,6 +203,132 @@ def seeds():
     out["new-authtkt-nul"] = new_authtkt(new_fields(b"u", [], b"\x00", NOW))
     out["new-authtkt-ipv6"] = new_authtkt(new_fields(b"u", [], None, NOW), ip="::1")
     out["new-authtkt-timestamp-max"] = new_authtkt(new_fields(b"u", [], None, 2**32 - 1), now=2**32 - 1)
+    out.update(guard_seeds())
+    return out
+
+
+def guard(
+    kind="ticket",
+    cookie=None,
+    lines=(),
+    at=0,
+    peer=None,
+    forwarded=None,
+    now=0,
+    flags=0x20,
+    client="tuple",
+    name="auth_tkt",
+    bind_ip=False,
+    proxies=(),
+    fallback=False,
+    lifetime=3600,
+    reissue="half",
+    skew=60,
+    small_value=False,
+    small_header=False,
+    reissue_on_fallback=True,
+    alg=0,
+    max_length=False,
+    timeout=None,
+):
+    """An input of the ``guard`` operation: the guard's configuration (three bytes), the
+    cookie minted by a pure guard (``cookie``: a dict of guard_cookie's choices, or None),
+    other Cookie lines, where the cookie goes (``at``), the peer, the forwarded header, now
+    (an int: seconds after GUARD_NOW; else one of GUARD_NOWS) and the flags byte (0x20: no
+    malformed containers; with bits 5-6 clear, ``client`` is the form of the odd client)."""
+    a = (
+        (kind == "authtkt")
+        | fz.GUARD_COOKIE_NAMES.index(name) << 1
+        | bind_ip << 3
+        | fz.GUARD_PROXIES.index(proxies) << 4
+        | fallback << 7
+    )
+    b = (
+        fz.GUARD_LIFETIMES.index(lifetime)
+        | fz.GUARD_REISSUE.index(reissue) << 2
+        | (skew == 0) << 4
+        | small_value << 5
+        | small_header << 6
+        | (not reissue_on_fallback) << 7
+    )
+    c = alg | max_length << 2 | fz.GUARD_TIMEOUTS.index(timeout) << 3
+    out = bytes([fz.OPS.index("guard"), a, b, c])
+    if cookie is None:
+        out += bytes([0])
+    else:
+        out += bytes([1 | {"current": 0, "fallback": 1, "foreign": 2}[cookie.get("secret", "current")] << 2])
+        out += bytes(
+            [
+                fz.GUARD_USERS.index(cookie.get("user", "alice")),
+                fz.GUARD_TOKENS.index(cookie.get("tokens", ("admin",))),
+                fz.GUARD_DATA.index(cookie.get("data", "display=Alice")),
+                fz.GUARD_AGES.index(cookie.get("age", 10)),
+                fz.GUARD_MINTED_PEERS.index(cookie.get("peer", "203.0.113.7")),
+            ]
+        )
+        out += bytes(cookie.get("mangle", [0]))
+    out += bytes([len(lines)]) + b"".join(bytes([len(line)]) + line for line in lines)
+    if cookie is not None:
+        out += bytes([at])
+    out += bytes([fz.GUARD_PEERS.index(peer)])
+    out += bytes([fz.GUARD_FORWARDED.index(forwarded)])
+    if type(now) is int and abs(now) < 32768:
+        out += bytes([fz.GUARD_NOWS.index("REL")]) + (now + 32768).to_bytes(2, "big")
+    else:
+        out += bytes([next(i for i, v in enumerate(fz.GUARD_NOWS) if v is now or v == now)])
+    out += bytes([flags])
+    if (flags >> 5) & 3 == 0:
+        out += bytes([fz.CLIENTS.index(client)])
+    return out
+
+
+def guard_seeds():
+    out = {}
+    peer = "203.0.113.7"
+    for kind in ("ticket", "authtkt"):
+        g = functools.partial(guard, kind)
+        out[f"guard-{kind}-valid"] = g(cookie={})
+        out[f"guard-{kind}-reissue"] = g(cookie={"age": 3000})
+        out[f"guard-{kind}-fallback"] = g(cookie={"secret": "fallback"}, fallback=True)
+        out[f"guard-{kind}-fallback-no-reissue"] = g(
+            cookie={"secret": "fallback"}, fallback=True, reissue_on_fallback=False, reissue=None
+        )
+        out[f"guard-{kind}-foreign"] = g(cookie={"secret": "foreign"}, fallback=True)
+        out[f"guard-{kind}-expired"] = g(cookie={"age": 7300})
+        out[f"guard-{kind}-future"] = g(cookie={"age": -4000}, skew=0)
+        out[f"guard-{kind}-bound"] = g(cookie={"peer": peer}, bind_ip=True, peer=peer)
+        out[f"guard-{kind}-bound-other-peer"] = g(cookie={"peer": peer}, bind_ip=True, peer="10.1.2.3")
+        out[f"guard-{kind}-proxy"] = g(
+            cookie={"peer": peer},
+            bind_ip=True,
+            proxies=("10.0.0.0/8", "::1/128"),
+            peer="10.1.2.3",
+            forwarded="203.0.113.7, 10.1.2.3",
+        )
+        out[f"guard-{kind}-duplicate"] = g(cookie={"mangle": [5]}, lines=[b"x=1"], at=1)
+        out[f"guard-{kind}-quoted"] = g(cookie={"mangle": [4]}, lines=[b"a=1", b"b=2"], at=0x81)
+        out[f"guard-{kind}-mangled"] = g(cookie={"mangle": [1, 70, ord("\\")]})
+        out[f"guard-{kind}-oversized"] = g(cookie={}, small_value=True, small_header=True, alg=1)
+        out[f"guard-{kind}-malformed-containers"] = g(
+            cookie={}, lines=[b"x=1"], bind_ip=True, peer=peer, flags=0x01, client="list"
+        )
+        out[f"guard-{kind}-odd-client"] = g(
+            cookie={}, bind_ip=True, peer=peer, flags=0x06, client="bytes-host"
+        )
+        out[f"guard-{kind}-now-nan"] = g(cookie={}, now=fz.math.nan, fallback=True)
+        out[f"guard-{kind}-now-fraction"] = g(cookie={"age": 3000}, now=fz.GUARD_NOWS[16])
+    out["guard-ticket-ipv6-bound"] = guard(
+        cookie={"peer": "2001:db8::7"}, bind_ip=True, peer="2001:DB8:0:0:0:0:0:7"
+    )
+    out["guard-authtkt-ipv6-peer"] = guard("authtkt", cookie={}, bind_ip=True, peer="::1")
+    out["guard-ticket-unicode"] = guard(
+        cookie={"user": "\xe9lodie", "tokens": ("t\xf4ken", "a b"), "data": "\xe9!\u20ac"}, flags=0x30
+    )
+    raw = pure.AuthTktFactory(fz.SECRET, "md5", timeout=3600).new(
+        "\xfc", ("\xdf",), "\u65e5", int(fz.GUARD_NOW) - 5, None, raw=True
+    )
+    out["guard-authtkt-raw-utf8-line"] = guard("authtkt", lines=[b"auth_tkt=" + raw.encode()], flags=0x31)
+    out["guard-no-cookie"] = guard(lines=[b"a=1; b=2", b"", b"auth_tktx=3"], flags=0x21)
     return out
 
 

@@ -21,7 +21,7 @@ def checker(both_cores):
 def test_corpus_is_there():
     names = [path.name for path in FILES]
     assert len(names) >= 100, names
-    for prefix in ("seed-ticket-", "seed-authtkt-", "seed-new-ticket-", "seed-new-authtkt-"):
+    for prefix in ("seed-ticket-", "seed-authtkt-", "seed-new-ticket-", "seed-new-authtkt-", "seed-guard-"):
         assert any(name.startswith(prefix) for name in names), prefix
 
 
@@ -51,6 +51,19 @@ def test_input_reader_is_total():
     assert reader.uint(4) == 0
 
 
-@pytest.mark.parametrize("data", [b"", b"\x00", b"\x01", b"\x02", b"\x03", b"\xff" * 64, bytes(range(256))])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\x00",
+        b"\x01",
+        b"\x02",
+        b"\x03",
+        b"\x04",
+        b"\xff" * 64,
+        b"\x04" + b"\xff" * 64,
+        bytes(range(256)),
+    ],
+)
 def test_degenerate_inputs(checker, data):
     checker.check(data)

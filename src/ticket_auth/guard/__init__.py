@@ -1240,8 +1240,9 @@ class TicketGuard:
             client_ip = self._client_text(peer, forwarded)
             if client_ip is None:
                 return None, BAD_CLIENT_ADDRESS, None
+        factory = self._factory  # one factory validates and reissues, even while another is assigned
         try:
-            info = self._factory.validate(ticket, client_ip=client_ip, now=now)
+            info = factory.validate(ticket, client_ip=client_ip, now=now)
         except TicketExpired:
             return None, EXPIRED, None
         except TicketDigestError:
@@ -1270,7 +1271,9 @@ class TicketGuard:
             self.reissue_after is not None and now - issued >= self.reissue_after
         ):
             try:
-                set_cookie = self._mint(identity.user_id, identity.tokens, identity.user_data, client_ip, now)
+                set_cookie = self._mint(
+                    identity.user_id, identity.tokens, identity.user_data, client_ip, now, factory
+                )
             except (ValueError, TypeError):
                 set_cookie = None  # fields this factory cannot mint: keep the ticket as it is
         return identity, OK, set_cookie
@@ -1278,13 +1281,26 @@ class TicketGuard:
     # -- remember and forget --------------------------------------------------------------
 
     def _mint(
-        self, user_id: str, tokens: Iterable[str], user_data: str, client_ip: str | None, now: float
+        self,
+        user_id: str,
+        tokens: Iterable[str],
+        user_data: str,
+        client_ip: str | None,
+        now: float,
+        factory: Factory | None = None,
     ) -> str:
-        if self._authtkt:
-            authtkt = cast("AuthTktFactory", self.factory)
-            ticket = authtkt.new(user_id, tuple(tokens), user_data, timestamp=int(now), client_ip=client_ip)
+        # A reissue passes the factory that validated the ticket: a factory assigned meanwhile
+        # (key rotation in another thread) does not mix into this request's answer.
+        if factory is None:
+            factory, authtkt = self._factory, self._authtkt
         else:
-            ticket = cast("TicketFactory", self.factory).new(
+            authtkt = _factory_kind(factory)
+        if authtkt:
+            ticket = cast("AuthTktFactory", factory).new(
+                user_id, tuple(tokens), user_data, timestamp=int(now), client_ip=client_ip
+            )
+        else:
+            ticket = cast("TicketFactory", factory).new(
                 user_id,
                 tokens=tuple(tokens),
                 user_data=user_data,
