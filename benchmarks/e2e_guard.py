@@ -9,11 +9,15 @@ The same minimal app (one route answering the user's id) under each configuratio
 
 * under uvicorn (one worker, Starlette app): ``asgi-none`` (no authentication),
   ``asgi-none-cookie`` (no authentication, but wrk sends the guard's cookie: what the server
-  spends receiving it), ``asgi-guard-compiled`` and ``asgi-guard-pure``
+  spends receiving it), ``asgi-middleware`` (a middleware that copies the scope and stores a
+  value, the cookie sent: what having a middleware costs), ``asgi-floor-b`` (the same middleware computing the
+  ticket's two digests as floor B does, from C through OpenSSL's EVP functions: the least any
+  check of the ticket costs, where the guard runs), ``asgi-guard-compiled`` and ``asgi-guard-pure``
   (``ticket_auth.guard.asgi`` with ``TicketFactory``, the compiled or the pure core),
   ``asgi-session`` (Starlette's ``SessionMiddleware``, an itsdangerous-signed session cookie);
 * under aiohttp's own server: ``aiohttp-none``, ``aiohttp-none-cookie``,
-  ``aiohttp-middleware`` (an empty middleware: what aiohttp charges for having one),
+  ``aiohttp-middleware`` (a middleware that stores a value on the request and nothing else:
+  what aiohttp charges for having one), ``aiohttp-floor-b`` (the same, computing floor B),
   ``aiohttp-guard-compiled``, ``aiohttp-guard-pure`` (``ticket_auth.guard.aiohttp``) and
   ``aiohttp_auth`` (aiohttp_auth 0.1.1's ``CookieTktAuthentication`` on ticket_auth 0.1.4,
   patched to run on current aiohttp, see tests/_aiohttp_auth.py).
@@ -57,11 +61,20 @@ import _bench
 import _e2e
 
 HOST = _e2e.HOST
-ASGI = ("asgi-none", "asgi-none-cookie", "asgi-guard-compiled", "asgi-guard-pure", "asgi-session")
+ASGI = (
+    "asgi-none",
+    "asgi-none-cookie",
+    "asgi-middleware",
+    "asgi-floor-b",
+    "asgi-guard-compiled",
+    "asgi-guard-pure",
+    "asgi-session",
+)
 AIOHTTP = (
     "aiohttp-none",
     "aiohttp-none-cookie",
     "aiohttp-middleware",
+    "aiohttp-floor-b",
     "aiohttp-guard-compiled",
     "aiohttp-guard-pure",
     "aiohttp_auth",
@@ -84,6 +97,39 @@ def _guard(core):
 
 
 # --------------------------------------------------------------------------- servers
+
+
+def _floor_b_digests():
+    """A function computing floor B for the typical ticket (its two sha512 digests through
+    OpenSSL's EVP functions from C: benchmarks/_floor_b.py), and checking it once against the
+    ticket's digest."""
+    import _floor_b
+    from ticket_auth.guard import _decode_cookie_value
+
+    cookie = _guard("pure").remember(_bench.USER_ID, _bench.TOKENS, _bench.USER_DATA, peer=HOST)
+    ticket = _decode_cookie_value(cookie.split(";", 1)[0].split("=", 1)[1])
+    floor = _floor_b.floor("sha512")
+    inner = _bench.floor_input(ticket, "sha512", HOST)
+    if floor.digest(inner, _bench.SECRET).hex() != ticket[:128]:
+        raise RuntimeError("floor B does not give the ticket's digest")
+    return functools.partial(floor.run, inner, _bench.SECRET)
+
+
+class EmptyMiddleware:
+    """An ASGI middleware that does what any middleware storing a result must (copy the scope,
+    store a value) and nothing else: what having a middleware costs. With ``work``, it also
+    calls ``work()`` for every request (floor B's two digests: what checking a ticket's
+    digest costs at the least, measured where the guard runs)."""
+
+    def __init__(self, app, work=None):
+        self.app = app
+        self.work = work
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            scope = dict(scope)
+            scope["empty"] = self.work() if self.work is not None else None
+        await self.app(scope, receive, send)
 
 
 def asgi_app(config):
@@ -114,6 +160,13 @@ def asgi_app(config):
 
         def user(request):
             return request.session.get("user")
+
+    elif config in ("asgi-middleware", "asgi-floor-b"):
+        work = _floor_b_digests() if config == "asgi-floor-b" else None
+        middleware = [Middleware(EmptyMiddleware, work=work)]
+
+        def user(request):
+            return _bench.USER_ID
 
     else:
 
@@ -197,10 +250,14 @@ def serve_aiohttp(config, lifetime):
             await aiohttp_auth.auth.remember(request, _bench.USER_ID)
 
     else:
-        if config == "aiohttp-middleware":
+        if config in ("aiohttp-middleware", "aiohttp-floor-b"):
+            empty_key = web.RequestKey("empty", object) if hasattr(web, "RequestKey") else "empty"
+            work = _floor_b_digests() if config == "aiohttp-floor-b" else None
 
             @web.middleware
             async def nothing(request, handler):
+                # What any middleware storing a result must do (and floor B's digests).
+                request[empty_key] = work() if work is not None else None
                 return await handler(request)
 
             middlewares = [nothing]
@@ -245,11 +302,12 @@ def prepare(server):
     status, headers, body = get(server.port, "/login/")
     assert status == 200, f"{server.name}: /login/ gave {status} {body!r}"
     name = COOKIE_NAME.get(server.name, "auth_tkt")
-    if server.name.endswith(("-none", "-middleware")):
+    if server.name.endswith("-none"):
         server.cookie = None
-    elif server.name.endswith("-none-cookie"):
+    elif server.name.endswith(("-none-cookie", "-middleware", "-floor-b")):
         # No authentication, but the request carries the guard's cookie all the same: what
-        # the server itself spends on receiving that header.
+        # the server itself spends on receiving that header (and the middlewares that stand
+        # for the guard's fixed costs get the same request as the guard).
         cookie = _guard("pure").remember(_bench.USER_ID, _bench.TOKENS, _bench.USER_DATA, peer=HOST)
         server.cookie = cookie.split(";", 1)[0]
     else:
@@ -260,7 +318,7 @@ def prepare(server):
         server.cookie = cookies[0]
     status, _, body = get(server.port, "/", server.cookie)
     assert (status, body) == (200, _bench.USER_ID), f"{server.name}: the cookie gave {status} {body!r}"
-    if server.cookie is not None and not server.name.endswith("-none-cookie"):
+    if server.cookie is not None and not server.name.endswith(("-none-cookie", "-middleware", "-floor-b")):
         status, _, body = get(server.port, "/")
         assert status == 401, f"{server.name}: no cookie gave {status} {body!r}"
 
@@ -313,6 +371,8 @@ def _bare_app(config):
         from starlette.middleware.sessions import SessionMiddleware
 
         return SessionMiddleware(bare, secret_key=_bench.SECRET.hex(), https_only=False)
+    if config in ("asgi-middleware", "asgi-floor-b"):
+        return EmptyMiddleware(bare, _floor_b_digests() if config == "asgi-floor-b" else None)
     return bare
 
 
@@ -597,12 +657,15 @@ def _stack(uvicorn_http):
 LABELS = {
     "asgi-none": "no authentication",
     "asgi-none-cookie": "no authentication, cookie sent",
+    "asgi-middleware": "an empty middleware",
+    "asgi-floor-b": "an empty middleware + floor B",
     "asgi-guard-compiled": "ticket_auth guard, compiled",
     "asgi-guard-pure": "ticket_auth guard, pure",
     "asgi-session": "Starlette SessionMiddleware",
     "aiohttp-none": "no authentication",
     "aiohttp-none-cookie": "no authentication, cookie sent",
     "aiohttp-middleware": "an empty middleware",
+    "aiohttp-floor-b": "an empty middleware + floor B",
     "aiohttp-guard-compiled": "ticket_auth guard, compiled",
     "aiohttp-guard-pure": "ticket_auth guard, pure",
     "aiohttp_auth": "aiohttp_auth on ticket_auth 0.1.4",

@@ -36,7 +36,8 @@ def test_e2e_guard_smoke(require_module):
         if os.environ.get("CI"):
             pytest.fail("wrk is not on PATH (apt-get install wrk), and CI must run this", pytrace=False)
         pytest.skip("wrk is not on PATH (apt-get install wrk)")
-    configs = ["asgi-none", "asgi-none-cookie", "asgi-guard-compiled", "asgi-guard-pure", "asgi-session"]
+    configs = ["asgi-none", "asgi-none-cookie", "asgi-middleware", "asgi-guard-compiled", "asgi-guard-pure"]
+    configs += ["asgi-session"]
     configs += ["aiohttp-none", "aiohttp-none-cookie", "aiohttp-middleware", "aiohttp-guard-compiled"]
     configs += ["aiohttp-guard-pure", "aiohttp_auth"]
     configs = _without_missing_core(configs)
@@ -60,7 +61,9 @@ def test_e2e_guard_smoke(require_module):
 def test_e2e_guard_in_process_smoke(require_module):
     for name in ("starlette", "itsdangerous"):
         require_module(name)
-    configs = _without_missing_core(["asgi-none", "asgi-guard-compiled", "asgi-guard-pure", "asgi-session"])
+    configs = _without_missing_core(
+        ["asgi-none", "asgi-middleware", "asgi-guard-compiled", "asgi-guard-pure", "asgi-session"]
+    )
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), "--in-process", "--smoke", "--configs", ",".join(configs)],
         capture_output=True,
@@ -69,4 +72,6 @@ def test_e2e_guard_in_process_smoke(require_module):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for config in configs:
-        assert sum(line.lstrip().startswith(config + " ") for line in proc.stdout.splitlines()) == 3
+        rows = 4 if "-guard-" in config else 3  # a guard's configuration also times validate alone
+        assert sum(line.lstrip().startswith(config + " ") for line in proc.stdout.splitlines()) == rows
+    assert "x validate" in proc.stdout

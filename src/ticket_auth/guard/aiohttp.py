@@ -30,7 +30,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import CheckResult, Identity, TicketGuard, _stored_guard, _stored_identity
+from . import CheckResult, Identity, TicketGuard, _stored_guard
 from ._adapter import add_mounted, add_normalized, check_paths, require_guard
 
 __all__ = [
@@ -208,7 +208,12 @@ def identity(request: web.Request) -> Identity | None:
     Returns:
         The ``Identity``, or None (anonymous, or no middleware ran).
     """
-    return _stored_identity(request, REQUEST_KEY)
+    # The request's own item lookup (Mapping.get would add a Python frame per call).
+    try:
+        result: CheckResult = request[REQUEST_KEY]
+    except KeyError:
+        return None
+    return result[0]
 
 
 def remember(
@@ -318,7 +323,7 @@ class TicketAuthMiddleware:
             ):
                 return web.Response(status=403, text="Forbidden\n", headers={"Cache-Control": "no-store"})
             result = check_request(guard, request)
-        if result.status:
+        if result[3]:  # the status
             headers = {"Cache-Control": "no-store"}
             if result.location is not None:
                 headers["Location"] = result.location
@@ -327,7 +332,7 @@ class TicketAuthMiddleware:
             return web.Response(status=result.status, text=text, headers=headers)
         request[REQUEST_KEY] = result
         request[GUARD_KEY] = guard
-        set_cookie = result.set_cookie
+        set_cookie = result[2]
         if set_cookie is None:
             return await handler(request)
         try:

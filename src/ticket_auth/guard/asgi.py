@@ -24,7 +24,7 @@ import functools
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from . import CheckResult, Identity, TicketGuard, _stored_guard, _stored_identity
+from . import CheckResult, Identity, TicketGuard, _stored_guard
 from ._adapter import add_mounted, add_normalized, check_paths, require_guard
 
 __all__ = ["TicketAuthMiddleware", "check_scope", "forget", "identity", "remember"]
@@ -207,7 +207,8 @@ def identity(scope: Scope) -> Identity | None:
     Returns:
         The ``Identity``, or None (anonymous, or no middleware ran).
     """
-    return _stored_identity(scope, SCOPE_KEY)
+    result: CheckResult | None = scope.get(SCOPE_KEY)
+    return result[0] if result is not None else None
 
 
 def remember(scope: Scope, user_id: str, tokens: tuple[str, ...] = (), user_data: str = "") -> str:
