@@ -464,6 +464,108 @@ def in_process(configs, repeats, requests):
     return asyncio.run(run())
 
 
+def in_process_adapters(repeats, requests):
+    """Microseconds per request of the WSGI and aiohttp middlewares called directly (compiled
+    and pure cores), each around a handler that only answers, against that handler alone, and
+    validate on the same ticket: {(adapter, config): [microseconds of each round]}."""
+    import itertools
+
+    from aiohttp import web
+    from aiohttp.test_utils import make_mocked_request
+
+    from ticket_auth.guard import _decode_cookie_value
+    from ticket_auth.guard.aiohttp import TicketAuthMiddleware as AiohttpMiddleware
+    from ticket_auth.guard.wsgi import TicketAuthMiddleware as WsgiMiddleware
+
+    body = [b"ok"]
+
+    def wsgi_app(environ, start_response):
+        start_response("200 OK", [("Content-Length", "2")])
+        return body
+
+    def start_response(status, headers, exc_info=None):
+        return None
+
+    response = web.Response(text="ok")
+
+    async def handler(request):
+        return response
+
+    class Transport:
+        def get_extra_info(self, name, default=None):
+            return (HOST, 50000) if name == "peername" else default
+
+        def is_closing(self):
+            return False
+
+    def drive(coroutine):
+        try:
+            coroutine.send(None)
+        except StopIteration as stop:
+            return stop.value
+        raise RuntimeError("the middleware waited")
+
+    loops = {}
+    for core in ("compiled", "pure"):
+        guard = _guard(core)
+        cookie = guard.remember(_bench.USER_ID, _bench.TOKENS, _bench.USER_DATA, peer=HOST).split(";", 1)[0]
+        ticket = _decode_cookie_value(cookie.split("=", 1)[1])
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "SCRIPT_NAME": "",
+            "PATH_INFO": "/",
+            "QUERY_STRING": "",
+            "SERVER_NAME": HOST,
+            "SERVER_PORT": "8000",
+            "REMOTE_ADDR": HOST,
+            "HTTP_HOST": HOST,
+            "HTTP_USER_AGENT": "wrk",
+            "HTTP_ACCEPT": "*/*",
+            "HTTP_COOKIE": cookie,
+            "wsgi.url_scheme": "http",
+        }
+        wsgi = WsgiMiddleware(wsgi_app, guard)
+        headers = {"Host": HOST, "User-Agent": "wrk", "Accept": "*/*", "Cookie": cookie}
+        middleware = AiohttpMiddleware(guard)
+        request = make_mocked_request("GET", "/", headers=headers, transport=Transport())
+        assert wsgi(dict(environ), start_response) is body
+        assert drive(middleware(request, handler)) is response
+        assert guard.check(cookie, peer=HOST).reason == "ok"
+        loops["wsgi", core] = lambda wsgi=wsgi, environ=environ: wsgi(dict(environ), start_response)
+        loops["aiohttp", core] = lambda middleware=middleware, request=request: drive(
+            middleware(request, handler)
+        )
+        loops["validate", core] = functools.partial(guard.factory.validate, ticket, HOST)
+    environ_none = {"PATH_INFO": "/", "HTTP_COOKIE": "x"}
+    request_none = make_mocked_request("GET", "/", headers={"Host": HOST}, transport=Transport())
+    loops["wsgi", "none"] = lambda: wsgi_app(dict(environ_none), start_response)
+    loops["aiohttp", "none"] = lambda: drive(handler(request_none))
+    results = {key: [] for key in loops}
+    for _, (key, call) in itertools.product(range(repeats), loops.items()):
+        t0 = time.perf_counter()
+        for _ in range(requests):
+            call()
+        results[key].append((time.perf_counter() - t0) / requests * 1e6)
+    return results
+
+
+def print_in_process_adapters(figures):
+    print(
+        "the WSGI and aiohttp middlewares alone (around a handler that only answers), best and median round:"
+    )
+    for adapter in ("wsgi", "aiohttp"):
+        base = figures[adapter, "none"]
+        for core in ("none", "compiled", "pure"):
+            values = figures[adapter, core]
+            best, median = min(values), statistics.median(values)
+            extra = ""
+            if core != "none":
+                added = best - min(base)
+                extra = f"  ({added:+.2f} / {median - statistics.median(base):+.2f})"
+                extra += f"  = {added / min(figures['validate', core]):.2f} x validate"
+            print(f"  {adapter + ' ' + core:<24}{best:>7.2f}{median:>8.2f} us/request{extra}")
+
+
 def print_in_process(figures, repeats, requests):
     print(
         f"in process: each ASGI configuration called directly, {repeats} interleaved rounds x "
@@ -545,6 +647,7 @@ def main(argv=None):
         if "asgi-none" not in configs:
             sys.exit("--in-process needs asgi-none among --configs")
         print_in_process(in_process(configs, repeats, requests), repeats, requests)
+        print_in_process_adapters(in_process_adapters(repeats, requests))
         return 0
     if not shutil.which("wrk"):
         sys.exit("wrk is not on PATH (Debian: apt-get install wrk)")
@@ -777,7 +880,7 @@ def print_summary(configs, summary, cpu_summary):
     print()
     print(
         f"{'configuration':<26}{'best r/s':>10}{'median r/s':>12}{'ratio to none':>15}{'(min - max)':>18}"
-        f"{'CPU us/req':>12}{'(extra)':>9}{'CPU ratio':>11}"
+        f"{'CPU us/req':>12}{'(extra)':>9}{'CPU ratio':>11}{'CPU min':>9}{'min ratio':>11}"
     )
     for config in configs:
         if config not in summary:
@@ -792,14 +895,16 @@ def print_summary(configs, summary, cpu_summary):
             none = cpu_summary.get(_baseline(config))
             extra = f"{cpu['median_extra_us']:+.1f}" if cpu["median_extra_us"] is not None else "-"
             cpu_ratio = f"{none['median_us'] / cpu['median_us']:.1%}" if none else "-"
-            cells = f"{cpu['median_us']:>12.1f}{extra:>9}{cpu_ratio:>11}"
+            min_ratio = f"{none['min_us'] / cpu['min_us']:.1%}" if none else "-"
+            cells = f"{cpu['median_us']:>12.1f}{extra:>9}{cpu_ratio:>11}{cpu['min_us']:>9.1f}{min_ratio:>11}"
         print(f"{config:<26}{row['best']:>10.0f}{row['median']:>12.0f}{ratio:>15}{spread:>18}{cells}")
     print(
         "ratio to none: requests per second against no authentication on the same server in the\n"
         "same round, median over rounds (and the lowest and highest round); CPU us/req: the\n"
         "server process's CPU time per request, median over rounds (extra: minus no\n"
         "authentication's in the same round, median); CPU ratio: none's CPU per request over\n"
-        "this one's, the throughput ratio a server that had its CPU to itself would show."
+        "this one's, the throughput ratio a server that had its CPU to itself would show; CPU\n"
+        "min and min ratio: the same from each configuration's least disturbed round."
     )
 
 

@@ -312,11 +312,17 @@ class TicketAuthMiddleware:
         ):
             await _refuse_websocket(receive, send)
             return
-        prefixes = tuple(p for app in mounted if (p := getattr(app, "root_path", None))) if mounted else ()
-        if result is None:
-            result = check_scope(guard, scope, mounted_at=prefixes)
-        elif guard._protect:
-            result = _protected(guard, scope, result, prefixes)
+        if not mounted:
+            if result is None:
+                result = check_scope(guard, scope)
+            elif guard._protect:
+                result = _protected(guard, scope, result, ())
+        else:
+            prefixes = tuple(p for app in mounted if (p := getattr(app, "root_path", None)))
+            if result is None:
+                result = check_scope(guard, scope, mounted_at=prefixes)
+            elif guard._protect:
+                result = _protected(guard, scope, result, prefixes)
         if result.status:
             if kind == "http":
                 await _refuse_http(result, send)
