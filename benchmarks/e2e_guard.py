@@ -628,6 +628,9 @@ def parse_args(argv):
     parser.add_argument(
         "--in-process-rounds", type=int, default=25, metavar="N", help="--in-process: rounds (default 25)"
     )
+    parser.add_argument(
+        "--chart-from", metavar="RESULTS.json", help="draw --png from a saved --json run instead of running"
+    )
     parser.add_argument("--serve", metavar="CONFIG", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.smoke:
@@ -639,6 +642,13 @@ def main(argv=None):
     args = parse_args(argv)
     if args.serve:
         (serve_asgi if args.serve in ASGI else serve_aiohttp)(args.serve, args.server_lifetime)
+        return 0
+    if args.chart_from:
+        if not args.png:
+            sys.exit("--chart-from needs --png OUT")
+        saved = json.loads(Path(args.chart_from).read_text(encoding="utf-8"))
+        configs = [config for config in CONFIGS if config in saved["cpu_summary"]]
+        draw(configs, saved["cpu_summary"], args.png, saved.get("stack", ""))
         return 0
     if args.in_process:
         repeats, requests = (2, 200) if args.smoke else (args.in_process_rounds, 2000)
@@ -814,7 +824,8 @@ def draw(configs, cpu_summary, path, stack):
         ax.set_xlim(0, max(values) * 1.35)
         ax.set_title(title, fontsize=10, loc="left")
         ax.set_xlabel(
-            "server CPU µs per request (median over rounds); in brackets: no authentication's ÷ this"
+            "server CPU µs per request, median over rounds (in brackets: no authentication's ÷ this)",
+            fontsize=8,
         )
     fig.suptitle(stack, fontsize=7, y=0.995)
     fig.tight_layout()
