@@ -654,7 +654,7 @@ cdef class GuardCore:
                 b -= 1
             if not _parse_address(s + a, b - a, hop):
                 return ADDRESS_ASK_PYTHON
-            memcpy(prefix, hop, MAX_PREFIX)
+            memcpy(prefix, hop, 5 if hop[0] == 4 else MAX_PREFIX)   # what _parse_address wrote
             if not self._trusted(prefix) or begin == 0:
                 return ADDRESS_OK
             end = begin - 1              # the ',' before this hop
