@@ -7,7 +7,7 @@ the stub against the built extension with ``mypy.stubtest``.
 
 from collections.abc import Iterable, Mapping
 from ipaddress import IPv4Address, IPv6Address
-from typing import Any, Literal, NoReturn, SupportsIndex, TypeAlias
+from typing import Any, Literal, NoReturn, SupportsIndex, TypeAlias, final
 
 from _typeshed import ConvertibleToInt, ReadableBuffer
 from typing_extensions import Self, disjoint_base
@@ -88,8 +88,9 @@ class AuthTktFactory(_Factory):
     def parse(self, cookie: str | ReadableBuffer) -> AuthTktInfo: ...
 
 # The guard's per-request decision (guard.pxi): built by ticket_auth.guard.TicketGuard, never
-# used directly; ticket_auth.guard._CompiledDecision is the shape the guard relies on.
-@disjoint_base
+# used directly; ticket_auth.guard._CompiledDecision is the shape the guard relies on. A final
+# cdef class (so @final, which stubtest wants instead of @disjoint_base).
+@final
 class GuardCore:
     def __init__(
         self,
