@@ -341,24 +341,31 @@ def test_enter_agrees(core, data):
     assert subject._direct.enter({**scope, "type": "lifespan"}, SCOPE_KEY, GUARD_KEY, subject) is None
 
 
+def plain_config(**overrides):
+    """A guard configuration with the defaults the deterministic tests below start from."""
+    config = dict(
+        kind="ticket",
+        cookie_name="auth_tkt",
+        bind_ip=False,
+        trusted_proxies=(),
+        lifetime=3600,
+        reissue_after=None,
+        reissue_on_fallback=True,
+        clock_skew=60,
+        max_cookie_length=4096,
+        max_cookie_header=16384,
+        fallback=False,
+    )
+    config.update(overrides)
+    return config
+
+
 @pytest.mark.parametrize("kind", ["ticket", "authtkt"])
 @pytest.mark.parametrize("bind_ip", [False, True])
 def test_common_requests_are_decided_in_c(core, kind, bind_ip):
     """A valid cookie, a forged one, an expired one, none: the compiled decision decides each
     alone (the Python rules are never asked), and says what they say."""
-    config = dict(
-        kind=kind,
-        cookie_name="auth_tkt",
-        bind_ip=bind_ip,
-        trusted_proxies=(),
-        lifetime=3600,
-        reissue_after="half",
-        reissue_on_fallback=True,
-        clock_skew=60,
-        max_cookie_length=4096,
-        max_cookie_header=16384,
-        fallback=True,
-    )
+    config = plain_config(kind=kind, bind_ip=bind_ip, reissue_after="half", fallback=True)
     subject, reference = pair(core, config)
     value = reference.remember("alice", ("admin", "staff"), "display=Alice", peer="203.0.113.7", now=NOW - 10)
     cookie = value.split(";", 1)[0]
@@ -376,19 +383,7 @@ def test_common_requests_are_decided_in_c(core, kind, bind_ip):
 def test_the_python_rules_take_what_c_leaves(core):
     """Forms the compiled decision hands over: an address only ipaddress reads, a clock that
     is not a float or a small int. The result is still the Python rules' own."""
-    config = dict(
-        kind="ticket",
-        cookie_name="auth_tkt",
-        bind_ip=True,
-        trusted_proxies=(),
-        lifetime=3600,
-        reissue_after=None,
-        reissue_on_fallback=True,
-        clock_skew=60,
-        max_cookie_length=4096,
-        max_cookie_header=16384,
-        fallback=False,
-    )
+    config = plain_config(bind_ip=True)
     subject, reference = pair(core, config)
     cookie = reference.remember("bob", peer="::ffff:127.0.0.1", now=NOW).split(";", 1)[0]
     for peer, now in (
@@ -407,19 +402,7 @@ def test_the_python_rules_take_what_c_leaves(core):
 def test_settings_assigned_later_rebuild_the_decision(core):
     """A setting changed after construction is honoured: the factory (key rotation), the
     cookie name, the lifetime."""
-    config = dict(
-        kind="ticket",
-        cookie_name="auth_tkt",
-        bind_ip=False,
-        trusted_proxies=(),
-        lifetime=3600,
-        reissue_after=None,
-        reissue_on_fallback=True,
-        clock_skew=60,
-        max_cookie_length=4096,
-        max_cookie_header=16384,
-        fallback=False,
-    )
+    config = plain_config()
     subject, reference = pair(core, config)
     cookie = reference.remember("carol", now=NOW - 100).split(";", 1)[0]
     assert subject.check(cookie, now=NOW).reason == "ok"
